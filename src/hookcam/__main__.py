@@ -1,0 +1,3 @@
+from hookcam.cli import main
+
+raise SystemExit(main())

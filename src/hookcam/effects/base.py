@@ -1,0 +1,40 @@
+"""The Effect protocol: draw onto one output frame, given the faces as they are at that frame."""
+
+from __future__ import annotations
+
+from typing import Protocol, Sequence
+
+import numpy as np
+
+from hookcam.types import Face
+
+
+class Effect(Protocol):
+    """An effect edits frames. It must be cheap per call: anything heavy (a GAN) runs in the
+    effect's own worker thread and `apply` uses its newest result, so output never waits.
+
+    `needs` tells the analysis stage what to compute per face: any of
+    {"smile", "emotion", "landmarks"}.
+    """
+
+    name: str
+    needs: frozenset[str]
+
+    def apply(self, image: np.ndarray, faces: Sequence[Face]) -> np.ndarray:
+        """Return the edited frame (may edit `image` in place and return it)."""
+        ...
+
+    def close(self) -> None:
+        """Stop workers, free models."""
+        ...
+
+
+class NoEffect:
+    name = "none"
+    needs: frozenset[str] = frozenset()
+
+    def apply(self, image: np.ndarray, faces: Sequence[Face]) -> np.ndarray:
+        return image
+
+    def close(self) -> None:
+        pass

@@ -1,0 +1,97 @@
+"""The one typed settings object. The CLI, the config file and the control page all edit it."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from hookcam.errors import HookcamError
+
+EFFECTS = ("none", "smile", "emotion", "anime")
+Effect = Literal["none", "smile", "emotion", "anime"]
+
+_SIZE = re.compile(r"^\s*(\d{2,5})\s*[xX]\s*(\d{2,5})\s*$")
+
+
+def parse_size(text: str | None) -> tuple[int, int] | None:
+    """'1280x720' -> (1280, 720). Raises HookcamError with the fix for anything else."""
+    if text in (None, "", "auto"):
+        return None
+    m = _SIZE.match(str(text))
+    if not m:
+        raise HookcamError(f"bad --size {text!r}: write WIDTHxHEIGHT, for example --size 1280x720")
+    w, h = int(m.group(1)), int(m.group(2))
+    if not (16 <= w <= 7680 and 16 <= h <= 4320):
+        raise HookcamError(f"bad --size {text!r}: width 16-7680 and height 16-4320, e.g. 1280x720")
+    return w, h
+
+
+class Settings(BaseModel):
+    """Everything `hookcam run` does. Assignments are validated, so a live change cannot break it."""
+
+    model_config = ConfigDict(validate_assignment=True, extra="forbid")
+
+    input: str = Field("auto", description="camera index, /dev/videoN, video file, image, folder, 'demo' or 'auto'")
+    outputs: list[str] = Field(default_factory=lambda: ["auto"], description="where frames go")
+    effect: Effect = "smile"
+    size: tuple[int, int] | None = Field(None, description="requested capture size (width, height)")
+    fps: float | None = Field(None, gt=0, le=240, description="requested camera fps / output fps")
+    mirror: bool = False
+    max_frames: int | None = Field(None, ge=1)
+    loop: bool = False
+    realtime: bool | None = None  # None: paced when an output is a device or window
+    show_fps: bool = False
+    stickers: Path | None = None
+    max_faces: int = Field(4, ge=1, le=16)
+    detect_threshold: float = Field(0.5, ge=0.05, le=0.99)
+    smile_on: float = Field(0.6, ge=0.0, le=1.0, description="smile probability that turns the sticker on")
+    smile_off: float = Field(0.4, ge=0.0, le=1.0, description="smile probability that turns it off again")
+    model_dir: Path | None = None
+    # Filled in by later modes; kept here so the one settings object stays the single source.
+    anime_model: str | None = None
+    anime_scope: Literal["face", "frame"] = "face"
+    pip: bool = False
+    label: bool = True
+
+    @field_validator("size", mode="before")
+    @classmethod
+    def _size(cls, v):
+        if isinstance(v, str):
+            try:
+                return parse_size(v)
+            except HookcamError as e:
+                raise ValueError(str(e)) from None
+        return v
+
+    @field_validator("outputs")
+    @classmethod
+    def _outputs(cls, v: list[str]) -> list[str]:
+        if not v:
+            raise ValueError("at least one output is needed (try --output null)")
+        return v
+
+    def paced(self, outputs_are_live: bool) -> bool:
+        return self.realtime if self.realtime is not None else outputs_are_live
+
+
+def make_settings(**values) -> Settings:
+    """Build Settings from plain values; a bad value becomes a one-line HookcamError."""
+    try:
+        s = Settings(**{k: v for k, v in values.items() if v is not None})
+    except ValidationError as e:
+        raise HookcamError(describe_validation_error(e)) from None
+    if s.smile_off > s.smile_on:
+        raise HookcamError(
+            f"smile_off ({s.smile_off}) must not be above smile_on ({s.smile_on}): lower smile_off"
+        )
+    return s
+
+
+def describe_validation_error(e: ValidationError) -> str:
+    err = e.errors()[0]
+    where = ".".join(str(p) for p in err.get("loc", ())) or "settings"
+    msg = err.get("msg", "invalid value").removeprefix("Value error, ")
+    return f"bad setting {where!r}: {msg}"
