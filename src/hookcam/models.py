@@ -239,7 +239,8 @@ class ModelStore:
         self.retries = retries
         self.backoff = backoff
         self.timeout = timeout
-        self._verified: dict[str, list] | None = None  # path -> [ino, size, mtime_ns, ctime_ns, sha]
+        # resolved path -> [inode, size, mtime_ns, ctime_ns, sha256] of files already verified
+        self._verified: dict[str, list] | None = None
 
     # ------------------------------------------------------------------ look-up
 
@@ -447,6 +448,8 @@ class ModelStore:
         except (urllib.error.URLError, OSError, http.client.HTTPException) as e:
             reason = getattr(e, "reason", None) or e
             raise _Retryable(f"cannot reach {url}: {reason}") from None
+        except ValueError as e:  # not an http(s) URL at all
+            raise ModelError(f"bad download URL for {spec.name!r}: {url} ({e})") from None
         with resp:
             mode = "wb"
             if have and resp.status == 206:
@@ -459,6 +462,7 @@ class ModelStore:
                 have = 0  # no Range support (200): restart from zero
             length = resp.headers.get("Content-Length")
             if length is not None and length.isdigit() and have + int(length) != spec.size:
+                part.unlink(missing_ok=True)
                 raise ModelError(
                     f"download of {spec.name!r} from {url} is {have + int(length)} bytes, "
                     f"expected {spec.size}: the file at that URL changed; update hookcam"
