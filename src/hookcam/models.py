@@ -404,10 +404,13 @@ class ModelStore:
             except _Retryable as e:
                 if attempt >= self.retries:
                     have = part.stat().st_size if part.exists() else 0
-                    raise ModelError(
-                        f"download of {spec.name!r} failed: {e} ({have} of {spec.size} bytes "
-                        f"kept in {part}; run `hookcam models pull {spec.name}` to resume)"
-                    ) from None
+                    kept = (
+                        f" ({have} of {spec.size} bytes kept in {part}; run `hookcam models "
+                        f"pull {spec.name}` to resume)"
+                        if have
+                        else ""
+                    )
+                    raise ModelError(f"download of {spec.name!r} failed: {e}{kept}") from None
                 attempt += 1
                 time.sleep(self.backoff * 2 ** (attempt - 1))
         actual = sha256_file(part)
