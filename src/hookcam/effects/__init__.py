@@ -1,1 +1,31 @@
+"""Effects: `make_effect(settings)` builds the one the settings ask for."""
 
+from __future__ import annotations
+
+from hookcam.effects.base import Effect, NoEffect
+from hookcam.errors import HookcamError
+
+__all__ = ["Effect", "make_effect"]
+
+
+def make_effect(settings, store=None) -> Effect:
+    name = settings.effect
+    if name == "none":
+        return NoEffect()
+    if name == "smile":
+        from hookcam.effects.smile import SmileEffect
+
+        return SmileEffect(settings.stickers)
+    if name == "emotion":
+        try:
+            from hookcam.effects.emotion import EmotionEffect
+        except ImportError:
+            raise HookcamError("emotion mode is not yet available in this version") from None
+        return EmotionEffect(settings)
+    if name == "anime":
+        try:
+            from hookcam.effects.anime import AnimeEffect
+        except ImportError:
+            raise HookcamError("anime mode is not yet available in this version") from None
+        return AnimeEffect(settings, store)
+    raise HookcamError(f"unknown effect {name!r}: use none, smile, emotion or anime")

@@ -1,0 +1,293 @@
+"""The pipeline: source -> faces/analysis -> effect -> sinks, in three threads.
+
+- capture thread: reads the source (pacing a file to its frame rate when asked) and hands
+  over the newest frame; it never waits for analysis.
+- analysis thread: takes the newest frame it has not seen, detects/tracks/classifies faces.
+- output loop (the caller's thread): for every captured frame, draws the newest analysis
+  (boxes extrapolated to that frame's time) and sends it to every sink. While a camera is
+  lost it keeps the frame rate with a "camera lost" frame.
+
+Unpaced file input ("as fast as possible", e.g. file to file) runs analysis in lockstep
+instead, so every frame gets its own analysis and the result does not depend on timing.
+"""
+
+from __future__ import annotations
+
+import collections
+import sys
+import threading
+import time
+from typing import Sequence
+
+import cv2
+
+from hookcam.analysis.analyzer import Analyzer
+from hookcam.effects import Effect, make_effect
+from hookcam.effects.overlay import draw_stats
+from hookcam.errors import HookcamError, SourceError, SourceLost
+from hookcam.settings import Settings, make_settings
+from hookcam.sinks.base import Sink
+from hookcam.sources.base import Source
+from hookcam.sources.lost import camera_lost_frame
+from hookcam.stats import Stats
+from hookcam.types import Frame
+
+EOS = object()  # end of stream marker
+
+
+class Handoff:
+    """A hand-over point between two threads: keeps only the newest item (counting drops), or,
+    with `keep_all`, a short queue that blocks the producer instead of dropping."""
+
+    def __init__(self, keep_all: bool = False, maxsize: int = 4):
+        self.keep_all, self.maxsize = keep_all, maxsize
+        self._items: collections.deque = collections.deque()
+        self._cv = threading.Condition()
+        self._closed = False
+        self.dropped = 0
+
+    def put(self, item) -> None:
+        with self._cv:
+            if self.keep_all:
+                while len(self._items) >= self.maxsize and not self._closed:
+                    self._cv.wait(0.1)
+            elif self._items and self._items[-1] is not EOS:
+                self._items.clear()
+                self.dropped += 1
+            self._items.append(item)
+            self._cv.notify_all()
+
+    def get(self, timeout: float):
+        with self._cv:
+            if not self._items:
+                self._cv.wait(timeout)
+            if not self._items:
+                return None
+            item = self._items.popleft()
+            self._cv.notify_all()
+            return item
+
+    def close(self) -> None:
+        with self._cv:
+            self._closed = True
+            self._cv.notify_all()
+
+
+class Pipeline:
+    def __init__(self, settings: Settings, source: Source, sinks: Sequence[Sink], *,
+                 effect: Effect | None = None, analyzer: Analyzer | None = None,
+                 stats: Stats | None = None, store=None, log=None):
+        self.settings = settings
+        self.source = source
+        self.sinks = list(sinks)
+        self.store = store
+        self.log = log or (lambda msg: print(f"hookcam: {msg}", file=sys.stderr))
+        self.stats = stats or Stats()
+        self.effect = effect or make_effect(settings, store)
+        self.analyzer = analyzer or Analyzer(
+            self.effect.needs, threshold=settings.detect_threshold, max_faces=settings.max_faces,
+            smile_on=settings.smile_on, smile_off=settings.smile_off)
+        info = source.info
+        self.fps = settings.fps if (settings.fps and not info.live) else info.fps
+        live_out = any(getattr(s, "live", False) for s in self.sinks)
+        self.paced = settings.paced(live_out)
+        self.lockstep = not self.paced and not info.live
+        self._frames = Handoff(keep_all=self.lockstep)
+        self._to_analyse = Handoff()
+        self._stop = threading.Event()
+        self._lost_since: float | None = None
+        self._changes_lock = threading.Lock()
+        self._pending_effect: Effect | None = None
+        self.last_faces: list = []
+        self.last_image = None  # newest output frame (BGR), for previews
+        self.on_frame = None  # optional callback(image) after each output frame
+        self._threads: list[threading.Thread] = []
+        self.error: BaseException | None = None
+
+    # ---------------------------------------------------------------- control
+    def stop(self) -> None:
+        self._stop.set()
+
+    @property
+    def stopped(self) -> bool:
+        return self._stop.is_set()
+
+    def update(self, **changes) -> Settings:
+        """Apply validated setting changes on the next frame. Raises HookcamError (nothing applied)."""
+        with self._changes_lock:
+            merged = {**self.settings.model_dump(), **changes}
+            new = make_settings(**merged)
+            new_effect = None
+            if new.effect != self.settings.effect or new.stickers != self.settings.stickers or (
+                new.effect == "anime" and (new.anime_model, new.anime_scope, new.pip)
+                != (self.settings.anime_model, self.settings.anime_scope, self.settings.pip)
+            ):
+                new_effect = make_effect(new, self.store)
+            self.settings = new
+            self.analyzer.set_smile_thresholds(new.smile_on, new.smile_off)
+            if new_effect is not None:
+                self._pending_effect = new_effect
+                self.analyzer.set_needs(new_effect.needs)
+            return new
+
+    def handle_key(self, key: str) -> None:
+        """Hotkeys in the preview window."""
+        effects = {"1": "none", "2": "smile", "3": "emotion", "4": "anime"}
+        try:
+            if key in effects:
+                self.update(effect=effects[key])
+            elif key == "m":
+                self.update(mirror=not self.settings.mirror)
+            elif key == "f":
+                self.update(show_fps=not self.settings.show_fps)
+            elif key in ("q", "\x1b"):
+                self.stop()
+            elif key == "h":
+                self.log("keys: 1 none, 2 smile, 3 emotion, 4 anime, m mirror, f fps, q quit")
+        except HookcamError as e:
+            self.log(str(e))
+
+    # ---------------------------------------------------------------- threads
+    def _capture_loop(self) -> None:
+        info = self.source.info
+        period = 1.0 / self.fps
+        due = time.monotonic()
+        index = 0
+        try:
+            while not self._stop.is_set():
+                t0 = time.perf_counter()
+                try:
+                    img = self.source.read()
+                except SourceLost as e:
+                    self._reconnect(str(e))
+                    due = time.monotonic()
+                    continue
+                if img is None:
+                    break
+                if self.settings.mirror:
+                    img = cv2.flip(img, 1)
+                self.stats.add("capture", time.perf_counter() - t0)
+                if self.paced and not info.live:
+                    due += period
+                    delay = due - time.monotonic()
+                    if delay > 0:
+                        self._stop.wait(delay)
+                    elif delay < -period:
+                        due = time.monotonic()
+                self._frames.put(Frame(img, index, time.monotonic()))
+                self.stats.frames_in += 1
+                index += 1
+        except BaseException as e:  # surface decoder errors etc. in the output loop
+            self.error = e
+        finally:
+            self._frames.put(EOS)
+
+    def _reconnect(self, why: str) -> None:
+        self._lost_since = time.monotonic()
+        self.log(f"{why}; showing a 'camera lost' frame and retrying every second")
+        while not self._stop.is_set():
+            self._stop.wait(1.0)
+            try:
+                self.source.reopen()
+            except (SourceError, SourceLost):
+                continue
+            self.log("camera is back")
+            break
+        self._lost_since = None
+
+    def _analysis_loop(self) -> None:
+        while not self._stop.is_set():
+            frame = self._to_analyse.get(0.2)
+            if frame is None or frame is EOS:
+                continue
+            self._analyse(frame)
+
+    def _analyse(self, frame: Frame) -> None:
+        try:
+            self.analyzer.process(frame.image, frame.time)
+        except HookcamError as e:
+            self.error = e
+            self.stop()
+            return
+        t = self.analyzer.timings
+        self.stats.add("detect", t["detect"])
+        self.stats.add("analyse", t["analyse"])
+
+    # ---------------------------------------------------------------- output
+    def run(self) -> Stats:
+        self._threads = [threading.Thread(target=self._capture_loop, name="capture", daemon=True)]
+        if not self.lockstep:
+            self._threads.append(threading.Thread(target=self._analysis_loop, name="analysis", daemon=True))
+        for th in self._threads:
+            th.start()
+        try:
+            self._output_loop()
+        finally:
+            self._stop.set()
+            self._frames.close()
+            for th in self._threads:
+                th.join(timeout=5)
+            self._close_all()
+        if self.error is not None:
+            raise self.error
+        return self.stats
+
+    def _output_loop(self) -> None:
+        info = self.source.info
+        last = None
+        while not self._stop.is_set():
+            lost = self._lost_since is not None
+            item = self._frames.get(timeout=(1.0 if lost else 1.5) / self.fps)
+            if item is EOS:
+                break
+            if item is None:
+                if self._lost_since is None:
+                    continue
+                size = (last.shape[1], last.shape[0]) if last is not None else (info.width, info.height)
+                img = camera_lost_frame(*size, last, time.monotonic() - self._lost_since)
+                frame = Frame(img, -1, time.monotonic(), lost=True)
+            else:
+                frame = item
+                last = frame.image
+            self._swap_effect()
+            if not frame.lost:
+                if self.lockstep:
+                    self._analyse(frame)
+                else:
+                    self._to_analyse.put(frame)
+                faces = self.analyzer.faces_at(frame.time)
+            else:
+                faces = []
+            t0 = time.perf_counter()
+            out = frame.image if frame.lost else self.effect.apply(frame.image.copy(), faces)
+            if self.settings.show_fps:
+                draw_stats(out, self.stats.overlay_lines())
+            self.stats.add("draw", time.perf_counter() - t0)
+            t1 = time.perf_counter()
+            for sink in self.sinks:
+                sink.send(out)
+            self.stats.add("send", time.perf_counter() - t1)
+            self.stats.add("latency", time.monotonic() - frame.time)
+            self.stats.frame_out(frame.lost)
+            self.stats.dropped = self._frames.dropped
+            self.last_faces, self.last_image = faces, out
+            if self.on_frame is not None:
+                self.on_frame(out)
+            if self.settings.max_frames and self.stats.frames_out >= self.settings.max_frames:
+                break
+
+    def _swap_effect(self) -> None:
+        if self._pending_effect is not None:
+            with self._changes_lock:
+                old, self.effect, self._pending_effect = self.effect, self._pending_effect, None
+            old.close()
+
+    def _close_all(self) -> None:
+        errors = []
+        for closer in [self.source.close, self.effect.close, self.analyzer.close] + [s.close for s in self.sinks]:
+            try:
+                closer()
+            except Exception as e:  # close everything we can; report the first problem
+                errors.append(e)
+        if errors and self.error is None:
+            self.error = errors[0]
