@@ -1,0 +1,100 @@
+"""Static int8 (QDQ) quantisation of a generator, calibrated on augmented astronaut crops,
+checked against fp32 (PSNR/SSIM) and cached in the user cache dir (key: model sha256 + size).
+
+Done once, in the background; until it is ready (or if it fails the look check) fp32 runs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from hookcam.effects.anime.calib import augmented_crops
+
+# The int8 output must look like fp32's: mean over check crops, else we keep fp32.
+MIN_PSNR = 24.0
+MIN_SSIM = 0.80
+CALIB_CROPS = 24
+CHECK_CROPS = 6
+
+
+def cache_paths(cache_dir: Path, sha256: str, size: int) -> tuple[Path, Path]:
+    base = cache_dir / "anime" / f"{sha256[:16]}-{size}"
+    return base.with_name(base.name + "-int8.onnx"), base.with_name(base.name + "-int8.json")
+
+
+def look_check(fp32, int8, crops: list[np.ndarray]) -> dict:
+    """Mean PSNR (dB) and SSIM of int8 vs fp32 outputs on `crops` (RGB generators)."""
+    from skimage.metrics import peak_signal_noise_ratio, structural_similarity
+
+    ps, ss = [], []
+    for c in crops:
+        a, b = fp32(c), int8(c)
+        ps.append(peak_signal_noise_ratio(a, b, data_range=255))
+        ss.append(structural_similarity(a, b, channel_axis=2, data_range=255))
+    return {"psnr": float(np.mean(ps)), "ssim": float(np.mean(ss))}
+
+
+def quantize_int8(fp32_bytes: bytes, sha256: str, size: int, cache_dir: Path, crop: str = "tight",
+                  threads: int | None = None) -> tuple[Path | None, dict]:
+    """The cached int8 model for (sha256, size) -> (path or None if it failed the check, report)."""
+    from hookcam.effects.anime.model import OnnxGenerator
+
+    model_path, report_path = cache_paths(cache_dir, sha256, size)
+    if report_path.exists():
+        try:
+            report = json.loads(report_path.read_text())
+            if not report.get("ok"):
+                return None, report
+            if model_path.exists():
+                return model_path, report
+        except (OSError, ValueError):
+            pass
+    import cv2
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+
+    fp32 = OnnxGenerator(fp32_bytes, threads)
+    calib = [cv2.cvtColor(c, cv2.COLOR_BGR2RGB) for c in augmented_crops(size, CALIB_CROPS, crop, seed=1)]
+    check = [cv2.cvtColor(c, cv2.COLOR_BGR2RGB) for c in augmented_crops(size, CHECK_CROPS, crop, seed=2)]
+
+    class Reader(CalibrationDataReader):
+        def __init__(self):
+            self.it = iter(calib)
+
+        def get_next(self):
+            c = next(self.it, None)
+            if c is None:
+                return None
+            x = (c.astype(np.float32) / 127.5 - 1.0)[None]
+            if fp32.nchw:
+                x = x.transpose(0, 3, 1, 2)
+            return {fp32.input_name: x}
+
+    model_path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / "fp32.onnx"
+        src.write_bytes(fp32_bytes)
+        out = Path(tmp) / "int8.onnx"
+        quantize_static(
+            str(src), str(out), Reader(),
+            quant_format=QuantFormat.QDQ,
+            activation_type=QuantType.QUInt8,
+            weight_type=QuantType.QInt8,
+            per_channel=False,
+            op_types_to_quantize=["Conv"],  # shape subgraphs (Resize scales) must stay exact
+            extra_options={"ActivationSymmetric": False, "WeightSymmetric": True},
+        )
+        int8 = OnnxGenerator(out, threads)
+        report = look_check(fp32, int8, check)
+        report.update(ok=report["psnr"] >= MIN_PSNR and report["ssim"] >= MIN_SSIM,
+                      min_psnr=MIN_PSNR, min_ssim=MIN_SSIM, size=size, sha256=sha256)
+        if report["ok"] or os.environ.get("HOOKCAM_KEEP_INT8"):
+            tmp_target = model_path.with_name(model_path.name + f".{os.getpid()}.tmp")
+            tmp_target.write_bytes(out.read_bytes())
+            os.replace(tmp_target, model_path)
+    report_path.write_text(json.dumps(report))
+    return (model_path if report["ok"] else None), report

@@ -1,0 +1,162 @@
+"""Pick and load what stylises a crop: the GAN (fp32, later int8) or the classical filter.
+
+Never raises for a missing or bad model: it says so once on stderr and falls back.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from hookcam.effects.anime.classical import ClassicalStylizer
+from hookcam.effects.anime.model import (
+    DEFAULT_MODEL,
+    DEFAULT_SIZE,
+    KNOWN_MODELS,
+    GanInfo,
+    OnnxGenerator,
+    file_sha256,
+    is_registry_name,
+    load_fp32_model_bytes,
+)
+from hookcam.errors import ModelError
+
+PULL_HINT = f"`hookcam models pull {DEFAULT_MODEL}`"
+_said: set[str] = set()
+
+
+def say_once(msg: str) -> None:
+    """One line on stderr, once per process per message."""
+    line = " ".join(msg.split())
+    if line in _said:
+        return
+    _said.add(line)
+    print(line, file=sys.stderr, flush=True)
+
+
+class GanStylizer:
+    """BGR crop -> BGR stylised crop through an AnimeGAN generator (int8 swapped in when ready)."""
+
+    def __init__(self, generator: OnnxGenerator, info: GanInfo):
+        self.generator = generator
+        self.info = info
+        self.size = info.size
+        self.crop = info.crop
+        self.name = info.name
+        self.kind = "gan-fp32"
+        self.quant_report: dict | None = None
+
+    def use(self, generator: OnnxGenerator, kind: str) -> None:
+        self.generator, self.kind = generator, kind
+
+    def __call__(self, bgr: np.ndarray) -> np.ndarray:
+        h, w = bgr.shape[:2]
+        m = 16
+        hh, ww = max(m, round(h / m) * m), max(m, round(w / m) * m)
+        x = bgr if (hh, ww) == (h, w) else cv2.resize(bgr, (ww, hh), interpolation=cv2.INTER_AREA)
+        y = self.generator(cv2.cvtColor(x, cv2.COLOR_BGR2RGB))
+        y = cv2.cvtColor(y, cv2.COLOR_RGB2BGR)
+        return y if (hh, ww) == (h, w) else cv2.resize(y, (w, h), interpolation=cv2.INTER_LINEAR)
+
+    def frame_size(self, w: int, h: int) -> tuple[int, int]:
+        """Input size for a whole frame: long side 4/3 of the face size, multiples of 16."""
+        s = self.size * 4 / 3 / max(w, h)
+        return max(16, round(w * s / 16) * 16), max(16, round(h * s / 16) * 16)
+
+
+def resolve_model(model: str | None, store) -> GanInfo:
+    """Registry name or path (optionally 'PATH@SIZE') -> GanInfo. Raises ModelError."""
+    text = (model or DEFAULT_MODEL).strip()
+    size = None
+    if "@" in text and text.rsplit("@", 1)[1].isdigit():
+        text, s = text.rsplit("@", 1)
+        size = int(s)
+    if is_registry_name(text):
+        if store is None:
+            from hookcam.models import ModelStore
+
+            store = ModelStore()
+        path = store.path(text)
+        store.notice(text)
+        cfg = KNOWN_MODELS.get(text, {"size": DEFAULT_SIZE, "crop": "tight"})
+        return GanInfo(text, path, file_sha256(path), size or cfg["size"], cfg["crop"])
+    path = Path(text).expanduser()
+    if not path.is_file():
+        raise ModelError(f"anime model file {str(path)!r} does not exist")
+    sha = file_sha256(path)
+    cfg, name = {"size": DEFAULT_SIZE, "crop": "tight"}, path.name
+    try:  # the user's copy of a registry file: same look settings, same licence notice
+        from hookcam.models import REGISTRY
+
+        for spec in REGISTRY.values():
+            if spec.sha256 == sha and spec.name in KNOWN_MODELS:
+                cfg, name = KNOWN_MODELS[spec.name], spec.name
+                if store is not None:
+                    store.notice(spec.name)
+    except ImportError:
+        pass
+    return GanInfo(name, path, sha, size or cfg["size"], cfg["crop"])
+
+
+def load_gan(info: GanInfo, threads: int | None = None) -> tuple[GanStylizer, bytes]:
+    data = load_fp32_model_bytes(info.path)
+    gen = OnnxGenerator(data, threads)
+    probe = np.full((info.size, info.size, 3), 128, np.uint8)  # fails now, not mid-stream
+    out = gen(probe)
+    if out.shape != probe.shape:
+        raise ModelError(f"{info.path.name} is not an image-to-image generator (output {out.shape})")
+    return GanStylizer(gen, info), data
+
+
+def load_stylizer(model: str | None, store, *, threads: int | None = None, quantize: bool = True,
+                  cache_dir: Path | None = None):
+    """The stylizer to use; with `quantize`, an int8 model replaces fp32 in the background."""
+    try:
+        info = resolve_model(model, store)
+        styl, fp32_bytes = load_gan(info, threads)
+    except Exception as e:  # noqa: BLE001 - any bad file means the fallback, never a crash
+        reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        if len(reason) > 300:
+            reason = reason[:300] + "..."
+        hint = "" if "models pull" in reason else f"; get the GAN model with {PULL_HINT}"
+        say_once(f"hookcam: anime: {reason}: using the classical cartoon filter instead{hint}")
+        return ClassicalStylizer()
+    if quantize:
+        cache = cache_dir or _cache_dir(store)
+        threading.Thread(target=_quantize_later, args=(styl, fp32_bytes, cache, threads),
+                         name="anime-int8", daemon=True).start()
+    return styl
+
+
+def _cache_dir(store) -> Path:
+    if store is not None and getattr(store, "cache_dir", None) is not None:
+        return Path(store.cache_dir)
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("hookcam")) / "models"
+
+
+def _quantize_later(styl: GanStylizer, fp32_bytes: bytes, cache: Path, threads: int | None) -> None:
+    from hookcam.effects.anime.quantize import quantize_int8
+
+    _lower_priority(10)  # one-off work: let the live output and fp32 stylisation go first
+    try:
+        path, report = quantize_int8(fp32_bytes, styl.info.sha256, styl.size, cache, styl.crop, threads)
+        styl.quant_report = report
+        if path is not None:
+            styl.use(OnnxGenerator(path, threads), "gan-int8")
+    except Exception as e:  # noqa: BLE001 - int8 is only a speed-up; fp32 keeps running
+        styl.quant_report = {"ok": False, "error": str(e).splitlines()[0] if str(e) else type(e).__name__}
+
+
+def _lower_priority(n: int) -> None:
+    import os
+
+    try:  # Linux: niceness is per thread, and threads created from here inherit it
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), n)
+    except (AttributeError, OSError):
+        pass
