@@ -1,0 +1,111 @@
+"""Smile and emotion per face: hookcam's own small CNN (`training/`), run with ONNX Runtime.
+
+The model takes 48x48 grey face crops framed like FER2013 (`hookcam.analysis.align.face_crop`)
+as float 0..255, shape (N, 1, 48, 48), and returns (N, 8) probabilities: the 7 emotions of
+`hookcam.types.EMOTIONS` (softmax) and the smile probability (sigmoid).
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from hookcam.analysis.align import MARGIN, SHIFT_Y, SIZE, detect_in_crop, face_crop, to_gray
+from hookcam.errors import ModelError
+from hookcam.types import EMOTIONS
+
+Box = tuple[float, float, float, float]
+
+
+@dataclass
+class Expression:
+    smile: float  # probability in [0, 1]
+    emotions: dict[str, float]  # the 7 labels of hookcam.types.EMOTIONS -> probability
+
+    @property
+    def label(self) -> str:
+        return max(self.emotions, key=self.emotions.__getitem__)
+
+
+def default_model_path() -> Path:
+    return Path(str(importlib.resources.files("hookcam") / "assets" / "models" / "expression.onnx"))
+
+
+class ExpressionModel:
+    """`predict(bgr, [(box, keypoints), ...])` -> one `Expression` per face, one ORT call."""
+
+    def __init__(self, path: Path | None = None, threads: int = 1):
+        import onnxruntime as ort
+
+        self.path = Path(path) if path is not None else default_model_path()
+        if not self.path.is_file():
+            raise ModelError(
+                f"expression model not found at {self.path}: reinstall hookcam "
+                "or rebuild it with training/train.py"
+            )
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = threads
+        opts.inter_op_num_threads = 1
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        opts.log_severity_level = 3
+        try:
+            self._sess = ort.InferenceSession(
+                str(self.path), opts, providers=["CPUExecutionProvider"]
+            )
+            inp = self._sess.get_inputs()[0]
+            out = self._sess.get_outputs()[0]
+            if list(inp.shape[1:]) != [1, SIZE, SIZE] or out.shape[-1] != len(EMOTIONS) + 1:
+                raise ValueError(f"unexpected shapes {inp.shape} -> {out.shape}")
+        except Exception as e:  # onnxruntime raises its own types; keep the message one line
+            reason = " ".join(str(e).split())[:160]
+            raise ModelError(
+                f"expression model {self.path} is corrupt or not an expression model ({reason}): "
+                "reinstall hookcam or rebuild it with training/train.py"
+            ) from None
+        self._input = inp.name
+        self._detector = None
+
+    def predict_crops(self, crops: np.ndarray) -> list[Expression]:
+        """`crops`: uint8 (N, SIZE, SIZE) aligned grey faces."""
+        if len(crops) == 0:
+            return []
+        x = np.asarray(crops, np.float32).reshape(-1, 1, SIZE, SIZE)
+        probs = self._sess.run(None, {self._input: x})[0]
+        return [
+            Expression(float(p[7]), {e: float(v) for e, v in zip(EMOTIONS, p[:7])}) for p in probs
+        ]
+
+    def predict(
+        self, bgr: np.ndarray, faces: Sequence[tuple[Box, np.ndarray | None]]
+    ) -> list[Expression]:
+        if not faces:
+            return []
+        gray = to_gray(bgr)
+        crops = np.stack([face_crop(gray, box, kps, SIZE) for box, kps in faces])
+        return self.predict_crops(crops)
+
+    def predict_crop(self, bgr: np.ndarray) -> Expression:
+        """The whole image is one face (e.g. a SMILEsmileD crop): align it if the detector finds
+        the face inside, else use the image framed as in training (median detected box)."""
+        gray = to_gray(bgr)
+        if self._detector is None:
+            from hookcam.faces.detect import FaceDetector
+
+            self._detector = FaceDetector(threshold=0.5)
+        found = detect_in_crop(self._detector, gray)
+        if found is not None:
+            box, kps = found
+        else:
+            h, w = gray.shape[:2]
+            bw = max(h, w) / MARGIN  # the box whose crop is the whole image
+            box, kps = (w / 2 - bw / 2, h / 2 + SHIFT_Y * bw - bw / 2, bw, bw), None
+        return self.predict(gray, [(box, kps)])[0]
+
+    def close(self) -> None:
+        if self._detector is not None:
+            self._detector.close()
+            self._detector = None
