@@ -14,9 +14,9 @@ import numpy as np
 
 # Crop side relative to the face scale below (1.0 = the FFHQ-style "half side").
 # tight: forehead to chin fills the crop (JP_face); loose: whole head with some margin.
-CROP_SCALE = {"tight": 1.05, "loose": 1.45}
+CROP_SCALE = {"tight": 1.5, "loose": 2.0}
 # Crop centre moves from the eye midpoint towards the mouth by this fraction of eye->mouth.
-CROP_SHIFT = {"tight": 0.45, "loose": 0.3}
+CROP_SHIFT = {"tight": 0.3, "loose": 0.25}
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ def placement(box, keypoints: np.ndarray | None, roll_deg: float = 0.0, crop: st
         if side >= 4:
             return Placement(float(c[0]), float(c[1]), float(side), angle)
     x, y, w, h = box
-    k = 1.0 if crop == "tight" else 1.35
+    k = 1.3 if crop == "tight" else 1.7
     return Placement(x + w / 2, y + h / 2, max(w, h) * k, math.radians(roll_deg))
 
 

@@ -15,9 +15,9 @@ def ellipse_mask(size: int, crop: str = "tight") -> np.ndarray:
     """float32 size x size in [0, 1]: 1 on the face, a soft edge, exactly 0 at the crop border."""
     m = np.zeros((size, size), np.float32)
     if crop == "tight":
-        axes, centre_y = (0.36, 0.43), 0.5
+        axes, centre_y = (0.34, 0.42), 0.54
     else:
-        axes, centre_y = (0.30, 0.38), 0.5
+        axes, centre_y = (0.33, 0.41), 0.52
     sigma = 0.04 * size
     ax = (int(size * axes[0] - sigma), int(size * axes[1] - sigma))
     cv2.ellipse(m, (size // 2, int(size * centre_y)), ax, 0, 0, 360, 1.0, -1, cv2.LINE_AA)
@@ -32,7 +32,7 @@ def ellipse_mask(size: int, crop: str = "tight") -> np.ndarray:
 def _seam_weight(size: int, crop: str) -> np.ndarray:
     """How much of the colour correction to apply: full at the seam, partial in the middle."""
     core = cv2.GaussianBlur(ellipse_mask(size, crop), (0, 0), 0.08 * size)
-    w = 0.4 + 0.6 * (1.0 - np.clip((core - 0.5) * 2.5, 0, 1))
+    w = 0.75 + 0.25 * (1.0 - np.clip((core - 0.5) * 2.5, 0, 1))
     return w.astype(np.float32)[..., None]
 
 

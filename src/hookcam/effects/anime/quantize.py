@@ -20,6 +20,7 @@ MIN_PSNR = 24.0
 MIN_SSIM = 0.80
 CALIB_CROPS = 24
 CHECK_CROPS = 6
+PER_CHANNEL = True  # per-channel weight scales: needs opset >= 13 (see _opset13)
 
 
 def cache_paths(cache_dir: Path, sha256: str, size: int) -> tuple[Path, Path]:
@@ -77,14 +78,14 @@ def quantize_int8(fp32_bytes: bytes, sha256: str, size: int, cache_dir: Path, cr
     model_path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / "fp32.onnx"
-        src.write_bytes(fp32_bytes)
+        src.write_bytes(_opset13(fp32_bytes))
         out = Path(tmp) / "int8.onnx"
         quantize_static(
             str(src), str(out), Reader(),
             quant_format=QuantFormat.QDQ,
             activation_type=QuantType.QUInt8,
             weight_type=QuantType.QInt8,
-            per_channel=False,
+            per_channel=PER_CHANNEL,
             op_types_to_quantize=["Conv"],  # shape subgraphs (Resize scales) must stay exact
             extra_options={"ActivationSymmetric": False, "WeightSymmetric": True},
         )
@@ -98,3 +99,15 @@ def quantize_int8(fp32_bytes: bytes, sha256: str, size: int, cache_dir: Path, cr
             os.replace(tmp_target, model_path)
     report_path.write_text(json.dumps(report))
     return (model_path if report["ok"] else None), report
+
+
+def _opset13(fp32_bytes: bytes) -> bytes:
+    """Upgrade old graphs (JP_face is opset 9) so per-channel DequantizeLinear is valid."""
+    import onnx
+    from onnx import version_converter
+
+    m = onnx.load_from_string(fp32_bytes)
+    ver = max((o.version for o in m.opset_import if o.domain in ("", "ai.onnx")), default=13)
+    if ver >= 13:
+        return fp32_bytes
+    return version_converter.convert_version(m, 13).SerializeToString()

@@ -1,0 +1,171 @@
+"""`hookcam anime-sheet`: a contact sheet of the anime looks, to choose a model and size by eye.
+
+One row per input face: the aligned input crop, then each model/setting's output (JP_face
+fp32 / int8 at 384 and 512, tiny_Cute at 256, the classical filter) and the final blend
+into the frame. With no --input the NASA astronaut (public domain, from scikit-image) is used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+CELL = 224
+VIDEO_EXT = {".mp4", ".mov", ".mkv", ".avi", ".webm", ".gif", ".m4v"}
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser("anime-sheet", help="write a contact sheet of the anime models' looks",
+                              description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--out", required=True, help="PNG file to write")
+    p.add_argument("--model-dir", help="folder with ready model files (default: the model cache)")
+    p.add_argument("--input", nargs="+", default=None,
+                   help="images or videos (a few frames are taken from each video); default: the astronaut")
+    p.add_argument("--frames-per-video", type=int, default=2, help="frames taken from each video (default 2)")
+    p.add_argument("--no-int8", action="store_true", help="skip the int8 columns (quantising takes a minute)")
+    p.set_defaults(func=main)
+
+
+def _columns(no_int8: bool) -> list[tuple[str, str, int, bool]]:
+    cols = [("anime_jp_face", "JP_face fp32 384", 384, False)]
+    if not no_int8:
+        cols.append(("anime_jp_face", "JP_face int8 384", 384, True))
+    cols.append(("anime_jp_face", "JP_face fp32 512", 512, False))
+    if not no_int8:
+        cols.append(("anime_jp_face", "JP_face int8 512", 512, True))
+    cols.append(("anime_tiny_cute", "tiny_Cute fp32 256", 256, False))
+    if not no_int8:
+        cols.append(("anime_tiny_cute", "tiny_Cute int8 256", 256, True))
+    return cols
+
+
+def load_inputs(paths: list[str] | None, per_video: int) -> list[tuple[str, np.ndarray]]:
+    """(label, BGR image) pairs; the astronaut when no path is given."""
+    from hookcam.effects.anime.calib import astronaut_bgr
+
+    if not paths:
+        return [("astronaut", astronaut_bgr())]
+    out = []
+    for p in map(Path, paths):
+        if p.suffix.lower() in VIDEO_EXT:
+            out += [(f"{p.stem}#{i}", f) for i, f in _video_frames(p, per_video)]
+        else:
+            img = cv2.imread(str(p))
+            if img is None:
+                print(f"hookcam anime-sheet: cannot read {p}: skipped", file=sys.stderr)
+                continue
+            out.append((p.stem, img))
+    return out
+
+
+def _video_frames(path: Path, n: int) -> list[tuple[int, np.ndarray]]:
+    import av
+
+    with av.open(str(path)) as c:
+        stream = c.streams.video[0]
+        total = stream.frames or 150
+        want = {int(total * (k + 1) / (n + 1)) for k in range(n)}
+        got = []
+        for i, fr in enumerate(c.decode(stream)):
+            if i in want:
+                got.append((i, fr.to_ndarray(format="bgr24")))
+            if len(got) == len(want):
+                break
+    return got
+
+
+def _label(img: np.ndarray, text: str) -> np.ndarray:
+    bar = np.full((22, img.shape[1], 3), 255, np.uint8)
+    cv2.putText(bar, text, (4, 16), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 0, 0), 1, cv2.LINE_AA)
+    return np.vstack([bar, img])
+
+
+def _cell(img: np.ndarray | None, text: str) -> np.ndarray:
+    if img is None:
+        img = np.full((CELL, CELL, 3), 200, np.uint8)
+        cv2.putText(img, "missing", (CELL // 4, CELL // 2), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (80, 80, 80), 2)
+    else:
+        img = cv2.resize(img, (CELL, CELL), interpolation=cv2.INTER_AREA)
+    return _label(img, text)
+
+
+def build_sheet(inputs, model_dir: str | None, no_int8: bool = False) -> np.ndarray:
+    from hookcam.effects.anime.align import crop_face, placement
+    from hookcam.effects.anime.blend import match_seam, paste
+    from hookcam.effects.anime.classical import cartoon
+    from hookcam.effects.anime.model import OnnxGenerator, load_fp32_model_bytes
+    from hookcam.effects.anime.quantize import quantize_int8
+    from hookcam.effects.anime.stylizer import GanStylizer, resolve_model
+    from hookcam.errors import ModelError
+    from hookcam.faces.detect import FaceDetector
+    from hookcam.models import ModelStore
+
+    store = ModelStore(model_dir)
+    cols = _columns(no_int8)
+    stylizers: dict[tuple, GanStylizer | None] = {}
+    for name, _, size, int8 in cols:
+        try:
+            info = resolve_model(f"{name}@{size}", store)
+        except ModelError as e:
+            print(f"hookcam anime-sheet: {e}", file=sys.stderr)
+            stylizers[(name, size, int8)] = None
+            continue
+        data = load_fp32_model_bytes(info.path)
+        gen = OnnxGenerator(data)
+        if int8:
+            q, report = quantize_int8(data, info.sha256, size, store.cache_dir, info.crop)
+            print(f"hookcam anime-sheet: {name} int8 {size}: PSNR {report.get('psnr', 0):.1f} dB, "
+                  f"SSIM {report.get('ssim', 0):.3f} vs fp32 ({'kept' if q else 'rejected'})", file=sys.stderr)
+            gen = OnnxGenerator(q) if q else None
+        stylizers[(name, size, int8)] = GanStylizer(gen, info) if gen else None
+
+    det = FaceDetector()
+    rows = []
+    for label, img in inputs:
+        found = det.detect(img)
+        if not found:
+            print(f"hookcam anime-sheet: no face in {label}: skipped", file=sys.stderr)
+            continue
+        d = found[0]
+        tight = placement(d.box, d.keypoints, d.roll, "tight")
+        cells = [_cell(crop_face(img, tight, 384), f"{label} (input)")]
+        final = None
+        for name, text, size, int8 in cols:
+            s = stylizers[(name, size, int8)]
+            if s is None:
+                cells.append(_cell(None, text))
+                continue
+            p = placement(d.box, d.keypoints, d.roll, s.crop)
+            crop = crop_face(img, p, size)
+            out = s(crop)
+            cells.append(_cell(out, text))
+            if final is None:
+                final = paste(img.copy(), match_seam(out, crop, s.crop), p, s.crop)
+        loose = placement(d.box, d.keypoints, d.roll, "loose")
+        cells.append(_cell(cartoon(crop_face(img, loose, 256)), "classical 256"))
+        if final is not None:
+            wide = placement(d.box, d.keypoints, d.roll, "loose")
+            wide = type(wide)(wide.cx, wide.cy, wide.side * 1.6, 0.0)
+            cells.append(_cell(crop_face(final, wide, 384), "blended (1st GAN)"))
+        rows.append(np.hstack(cells))
+    det.close()
+    if not rows:
+        raise ModelError("no face found in any input: nothing to show")
+    width = max(r.shape[1] for r in rows)
+    rows = [np.pad(r, ((0, 0), (0, width - r.shape[1]), (0, 0)), constant_values=255) for r in rows]
+    return np.vstack(rows)
+
+
+def main(args) -> int:
+    sheet = build_sheet(load_inputs(args.input, args.frames_per_video), args.model_dir, args.no_int8)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if not cv2.imwrite(str(out), sheet):
+        print(f"hookcam anime-sheet: cannot write {out}", file=sys.stderr)
+        return 1
+    print(f"hookcam anime-sheet: wrote {out} ({sheet.shape[1]}x{sheet.shape[0]})", file=sys.stderr)
+    return 0
