@@ -76,7 +76,7 @@ class Handoff:
 class Pipeline:
     def __init__(self, settings: Settings, source: Source, sinks: Sequence[Sink], *,
                  effect: Effect | None = None, analyzer: Analyzer | None = None,
-                 stats: Stats | None = None, store=None, log=None):
+                 stats: Stats | None = None, store=None, log=None, lockstep: bool | None = None):
         self.settings = settings
         self.source = source
         self.sinks = list(sinks)
@@ -91,8 +91,12 @@ class Pipeline:
         self.fps = settings.fps if (settings.fps and not info.live) else info.fps
         live_out = any(getattr(s, "live", False) for s in self.sinks)
         self.paced = settings.paced(live_out)
-        self.lockstep = not self.paced and not info.live
-        self._frames = Handoff(keep_all=self.lockstep)
+        # Unpaced file input: analyse every frame in step (deterministic). `lockstep=False`
+        # keeps analysis asynchronous but still outputs every frame (what `bench` measures).
+        self.lockstep = (not self.paced and not info.live) if lockstep is None else lockstep
+        # A file never needs to drop frames (if the output falls behind, reading waits);
+        # a camera does: the output always shows its newest frame.
+        self._frames = Handoff(keep_all=not info.live)
         self._to_analyse = Handoff()
         self._stop = threading.Event()
         self._lost_since: float | None = None

@@ -15,7 +15,7 @@ class Hysteresis:
 
     def update(self, x: float) -> bool:
         self.value = x if self.value is None else self.ema * x + (1 - self.ema) * self.value
-        wants = (self.value >= self.on) if not self.state else not (self.value <= self.off)
+        wants = bool(self.value >= self.on) if not self.state else not bool(self.value <= self.off)
         if wants != self.state:
             self._count += 1
             if self._count >= self.hold:

@@ -110,12 +110,18 @@ def draw(frame: np.ndarray, sticker: Sticker, box, roll: float = 0.0, opacity: f
         return
     # Output patch big enough for the rotated sticker.
     half = 0.5 * math.hypot(sw, sh) * s
+    # Keep the sticker on screen when the face is near an edge (a sticker cut off is lost).
+    fh, fw = frame.shape[:2]
+    inner = 0.5 * max(sw, sh) * s
+    if fw > 2 * inner:
+        cx = min(max(cx, inner), fw - inner)
+    if fh > 2 * inner:
+        cy = min(max(cy, inner), fh - inner)
     x0, y0 = int(math.floor(cx - half)), int(math.floor(cy - half))
     size = int(math.ceil(2 * half)) + 1
     m = cv2.getRotationMatrix2D((sw / 2, sh / 2), -angle, s)
     m[0, 2] += cx - x0 - sw / 2
     m[1, 2] += cy - y0 - sh / 2
-    fh, fw = frame.shape[:2]
     ax0, ay0, ax1, ay1 = max(x0, 0), max(y0, 0), min(x0 + size, fw), min(y0 + size, fh)
     if ax1 <= ax0 or ay1 <= ay0:
         return

@@ -23,10 +23,12 @@ class VideoFileSink:
         if not parent.is_dir():
             raise SinkError(f"cannot write {self.path}: folder {parent} does not exist")
         try:
+            with open(self.path, "ab"):  # fail now, not at the first frame, if it cannot be written
+                pass
             self.container = av.open(str(self.path), mode="w")
         except (av.FFmpegError, OSError) as e:
-            raise SinkError(f"cannot write {self.path}: {getattr(e, 'strerror', None) or e}; "
-                            "choose a folder you can write to") from None
+            why = (getattr(e, "strerror", None) or str(e)).lower()
+            raise SinkError(f"cannot write {self.path}: {why}; choose a folder you can write to") from None
         rate = Fraction(fps).limit_denominator(1001)
         self.stream = self.container.add_stream("libx264", rate=rate)
         # H.264 4:2:0 needs even sides: pad odd frames by one pixel.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 
@@ -11,6 +12,8 @@ import numpy as np
 from hookcam.errors import SourceError, SourceLost
 from hookcam.frames import to_bgr8
 from hookcam.types import SourceInfo
+
+cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)  # hookcam reports camera problems itself
 
 # Uncompressed YUYV over USB 2 tops out around 640x480@30; bigger sizes need MJPG.
 _YUYV_MAX_PIXELS = 640 * 480
@@ -33,11 +36,11 @@ class CameraSource:
     def _open(self) -> None:
         api = cv2.CAP_V4L2 if sys.platform.startswith("linux") else cv2.CAP_ANY
         dev = self.device
-        if isinstance(dev, str) and sys.platform.startswith("linux"):
-            import os
-
-            if not os.path.exists(dev):
-                raise SourceError(f"camera {dev} does not exist: `hookcam doctor` lists the cameras")
+        if sys.platform.startswith("linux"):
+            node = dev if isinstance(dev, str) else f"/dev/video{dev}"
+            if not os.path.exists(node):
+                raise SourceError(f"camera {dev} does not exist ({node} is missing): "
+                                  "`hookcam doctor` lists the cameras")
         cap = cv2.VideoCapture(dev, api)
         if not cap.isOpened():
             cap.release()

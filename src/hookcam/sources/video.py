@@ -44,6 +44,7 @@ class VideoSource:
         self._fps = float(rate) if float(rate) > 0 else 25.0
         self._count = stream.frames
         self._frames = self._container.decode(stream)
+        self._decoded = 0
 
     def _next_decoded(self) -> np.ndarray | None:
         try:
@@ -51,9 +52,9 @@ class VideoSource:
         except StopIteration:
             return None
         except av.FFmpegError as e:
-            # A truncated/corrupt tail: end the stream here; frames so far were fine.
-            self._error = _why(e)
-            return None
+            raise SourceError(f"{self.path}: damaged after frame {self._decoded} ({_why(e)}); "
+                              "the frames before it were used") from None
+        self._decoded += 1
         return fit(to_bgr8(frame.to_ndarray(format="bgr24")), self.size)
 
     def read(self) -> np.ndarray | None:
@@ -77,5 +78,5 @@ class VideoSource:
 
 
 def _why(e: Exception) -> str:
-    text = str(e).split(":")[-1].strip() if str(e) else type(e).__name__
-    return text or type(e).__name__
+    text = getattr(e, "strerror", None) or str(e) or type(e).__name__
+    return str(text).strip().lower()

@@ -1,0 +1,92 @@
+"""The core scenarios: passthrough, smile mode (our pipeline), and the original 2020 method.
+
+All read the same 720p clip unpaced into a null output, so the numbers compare like for like.
+"""
+
+from __future__ import annotations
+
+import time
+
+import cv2
+import numpy as np
+
+from hookcam.settings import make_settings
+from hookcam.sinks.base import NullSink
+from hookcam.sources.video import VideoSource
+from hookcam.stats import Stats
+
+
+def pipeline_scenario(input_path: str, frames: int, effect: str, model_dir=None) -> dict:
+    """Our real pipeline (capture thread, async analysis, output loop), unpaced, every frame out."""
+    from hookcam.pipeline import Pipeline
+
+    settings = make_settings(input=str(input_path), outputs=["null"], effect=effect,
+                             max_frames=frames, loop=True, realtime=False, model_dir=model_dir)
+    source = VideoSource(input_path, loop=True)
+    store = None
+    if effect == "anime" or model_dir:
+        from hookcam.models import ModelStore
+
+        store = ModelStore(model_dir)
+    pipe = Pipeline(settings, source, [NullSink()], store=store, lockstep=False)
+    stats = pipe.run()
+    return result(stats)
+
+
+def original_scenario(input_path: str, frames: int) -> dict:
+    """The 2020 script's method: Haar face cascade on the full frame, Haar smile cascade per face,
+    synchronously, then JPEG-encode every frame (it piped JPEGs into ffmpeg)."""
+    faces_xml = cv2.data.haarcascades + "haarcascade_frontalface_default.xml"
+    smile_xml = cv2.data.haarcascades + "haarcascade_smile.xml"
+    face_cascade, smile_cascade = cv2.CascadeClassifier(faces_xml), cv2.CascadeClassifier(smile_xml)
+    source = VideoSource(input_path, loop=True)
+    stats = Stats()
+    try:
+        for _ in range(frames):
+            t0 = time.perf_counter()
+            img = source.read()
+            t1 = time.perf_counter()
+            gray = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
+            faces = face_cascade.detectMultiScale(gray, 1.1, 5)
+            t2 = time.perf_counter()
+            smiling = []
+            for (x, y, w, h) in faces:
+                roi = gray[y : y + h, x : x + w]
+                smiling.append(len(smile_cascade.detectMultiScale(roi, 1.8, 20)) > 0)
+            t3 = time.perf_counter()
+            for (x, y, w, h), s in zip(faces, smiling):
+                if s:
+                    cv2.circle(img, (int(x + w), int(y)), int(w // 4), (0, 255, 255), -1)
+            t4 = time.perf_counter()
+            ok, jpg = cv2.imencode(".jpg", img)
+            t5 = time.perf_counter()
+            for stage, dt in zip(("capture", "detect", "analyse", "draw", "send"),
+                                 (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4)):
+                stats.add(stage, dt)
+            stats.add("latency", t5 - t0)
+            stats.frame_out()
+    finally:
+        source.close()
+    return result(stats)
+
+
+def result(stats: Stats) -> dict:
+    elapsed = time.monotonic() - stats.started
+    return {
+        "fps": round(stats.frames_out / elapsed, 2) if elapsed > 0 else 0.0,
+        "frames": stats.frames_out,
+        "stages": {k: {"median_ms": round(v["median_ms"], 2), "p95_ms": round(v["p95_ms"], 2)}
+                   for k, v in stats.summary().items()},
+    }
+
+
+def warm_up(input_path: str) -> None:
+    """Load the models once so the first scenario does not pay for imports."""
+    from hookcam.analysis.expression import ExpressionModel
+    from hookcam.faces.detect import FaceDetector
+
+    img = np.zeros((720, 1280, 3), np.uint8)
+    d = FaceDetector()
+    d.detect(img)
+    d.close()
+    ExpressionModel()

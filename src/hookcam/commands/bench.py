@@ -1,0 +1,83 @@
+"""`hookcam bench`: frames per second and per-stage milliseconds, ours beside the original method.
+
+Runs each scenario on the same clip, unpaced, in this one process, so ratios are fair even
+on a noisy machine. `--json` prints one object:
+    {"input": ..., "frames": N, "scenarios": {NAME: {"fps": ..., "stages": {STAGE:
+     {"median_ms": ..., "p95_ms": ...}}}}, "ratios": {...}}
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+CORE = ("passthrough", "smile", "original")
+OPTIONAL = ("emotion", "anime")
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("bench", help="measure fps and stage times against the original method",
+                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--input", required=True, help="a video clip, ideally 720p (e.g. testdata video/lp_s32.mp4)")
+    p.add_argument("--frames", type=int, default=300, help="frames per scenario (default 300)")
+    p.add_argument("--scenarios", default=",".join(CORE),
+                   help=f"comma list of {', '.join(CORE + OPTIONAL)} (default: {','.join(CORE)})")
+    p.add_argument("--model-dir", help="folder with ready model files (anime)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=main)
+
+
+def main(args) -> int:
+    from hookcam.bench import core
+    from hookcam.errors import HookcamError
+
+    path = Path(args.input)
+    if not path.is_file():
+        raise HookcamError(f"{path}: no such clip; give a video file with --input")
+    wanted = [s.strip() for s in args.scenarios.split(",") if s.strip()]
+    unknown = set(wanted) - set(CORE + OPTIONAL)
+    if unknown:
+        raise HookcamError(f"unknown scenario(s) {', '.join(sorted(unknown))}: use {', '.join(CORE + OPTIONAL)}")
+    core.warm_up(str(path))
+    out: dict = {"input": str(path), "frames": args.frames, "scenarios": {}}
+    for name in wanted:
+        print(f"hookcam bench: {name} ...", file=sys.stderr)
+        if name == "original":
+            res = {name: core.original_scenario(str(path), args.frames)}
+        elif name == "anime":
+            from hookcam.bench import anime
+
+            res = anime.run(str(path), args.frames, args.model_dir)
+        else:
+            effect = "none" if name == "passthrough" else name
+            res = {name: core.pipeline_scenario(str(path), args.frames, effect, args.model_dir)}
+        out["scenarios"].update(res)
+    sc = out["scenarios"]
+    base = sc.get("original", {}).get("fps")
+    if base:
+        out["ratios"] = {f"{k}_vs_original": round(v["fps"] / base, 2) for k, v in sc.items()
+                         if k != "original" and v.get("fps")}
+    if args.json:
+        print(json.dumps(out, indent=1))
+    else:
+        print(table(out))
+    return 0
+
+
+def table(out: dict) -> str:
+    lines = [f"input {out['input']}, {out['frames']} frames per scenario, unpaced", "",
+             "| scenario | fps | detect p95 ms | analyse p95 ms | draw p95 ms | latency median / p95 ms |",
+             "|---|---|---|---|---|---|"]
+    for name, r in out["scenarios"].items():
+        st = r.get("stages", {})
+
+        def g(k, f="p95_ms"):
+            return f"{st[k][f]:.1f}" if k in st else "-"
+
+        lines.append(f"| {name} | {r.get('fps', 0):.1f} | {g('detect')} | {g('analyse')} | {g('draw')} "
+                     f"| {g('latency', 'median_ms')} / {g('latency')} |")
+    for k, v in out.get("ratios", {}).items():
+        lines.append(f"\n{k}: {v}x")
+    return "\n".join(lines)
