@@ -100,6 +100,8 @@ class Pipeline:
         self._to_analyse = Handoff()
         self._stop = threading.Event()
         self._lost_since: float | None = None
+        self._idle = threading.Event()  # no app is watching: camera released, still frames
+        self._source_open = True
         self._changes_lock = threading.Lock()
         self._pending_effect: Effect | None = None
         self.last_faces: list = []
@@ -115,6 +117,20 @@ class Pipeline:
     @property
     def stopped(self) -> bool:
         return self._stop.is_set()
+
+    def set_idle(self, idle: bool) -> None:
+        """Idle: release the camera and send the last frame at a low rate until unset (then the
+        camera is reopened on the capture thread)."""
+        if idle and not self._idle.is_set():
+            self.log("no app is reading the virtual camera: releasing the camera")
+            self._idle.set()
+        elif not idle and self._idle.is_set():
+            self.log("an app opened the virtual camera: resuming")
+            self._idle.clear()
+
+    @property
+    def idle(self) -> bool:
+        return self._idle.is_set()
 
     def update(self, **changes) -> Settings:
         """Apply validated setting changes on the next frame. Raises HookcamError (nothing applied)."""
@@ -159,6 +175,10 @@ class Pipeline:
         index = 0
         try:
             while not self._stop.is_set():
+                if self._idle.is_set() and info.live:
+                    self._sleep_idle()
+                    due = time.monotonic()
+                    continue
                 t0 = time.perf_counter()
                 try:
                     img = self.source.read()
@@ -185,6 +205,19 @@ class Pipeline:
             self.error = e
         finally:
             self._frames.put(EOS)
+
+    def _sleep_idle(self) -> None:
+        """Camera released (its light goes off) until someone watches again."""
+        self.source.close()
+        while self._idle.is_set() and not self._stop.is_set():
+            self._stop.wait(0.05)
+        while not self._stop.is_set():
+            try:
+                self.source.reopen()
+                return
+            except (SourceError, SourceLost) as e:
+                self._reconnect(str(e))
+                return
 
     def _reconnect(self, why: str) -> None:
         self._lost_since = time.monotonic()
@@ -241,6 +274,12 @@ class Pipeline:
         last = None
         while not self._stop.is_set():
             lost = self._lost_since is not None
+            if self._idle.is_set() and info.live and last is not None:
+                # Nobody watches: a still frame at a low rate keeps the device alive, cheaply.
+                self._stop.wait(0.5)
+                for sink in self.sinks:
+                    sink.send(self.last_image if self.last_image is not None else last)
+                continue
             item = self._frames.get(timeout=(1.0 if lost else 1.5) / self.fps)
             if item is EOS:
                 break

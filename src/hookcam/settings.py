@@ -55,6 +55,11 @@ class Settings(BaseModel):
     anime_scope: Literal["face", "frame"] = "face"
     pip: bool = False
     label: bool = True
+    # Live control (control page + JSON API), and idling while no app reads the virtual camera.
+    control: bool = True
+    control_host: str = "127.0.0.1"
+    control_port: int = Field(8787, ge=1, le=65535)
+    always_on: bool = False
 
     @field_validator("size", mode="before")
     @classmethod

@@ -51,6 +51,13 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--anime-model", metavar="NAME_OR_PATH", help="anime generator: registry name or .onnx path")
     p.add_argument("--anime-scope", choices=("face", "frame"), help="stylise the face or the whole frame")
     p.add_argument("--pip", action="store_true", default=None, help="anime mode: small real face in a corner")
+    p.add_argument("--control", action=argparse.BooleanOptionalAction, default=None,
+                   help="serve the control page and JSON API (default: on)")
+    p.add_argument("--control-host", help="address for the control page (default 127.0.0.1; "
+                   "anything else requires the printed token)")
+    p.add_argument("--control-port", type=int, help="port for the control page (default 8787)")
+    p.add_argument("--always-on", action="store_true", default=None,
+                   help="keep the camera on even when no app reads the virtual camera")
     # The 2020 tool's flags, kept so its users can switch.
     p.add_argument("--input_video_num", help=argparse.SUPPRESS)
     p.add_argument("--output_video_dev", help=argparse.SUPPRESS)
@@ -81,7 +88,8 @@ def settings_from_args(args) -> Settings:
         max_frames=args.max_frames, loop=args.loop, realtime=args.realtime, show_fps=args.show_fps,
         stickers=args.stickers, max_faces=args.max_faces, smile_on=args.smile_on,
         smile_off=args.smile_off, model_dir=args.model_dir, anime_model=args.anime_model,
-        anime_scope=args.anime_scope, pip=args.pip,
+        anime_scope=args.anime_scope, pip=args.pip, control=args.control,
+        control_host=args.control_host, control_port=args.control_port, always_on=args.always_on,
     )
 
 
