@@ -23,6 +23,11 @@ def ellipse_mask(size: int, crop: str = "tight") -> np.ndarray:
     cv2.ellipse(m, (size // 2, int(size * centre_y)), ax, 0, 0, 360, 1.0, -1, cv2.LINE_AA)
     k = int(sigma * 3) * 2 + 1
     m = cv2.GaussianBlur(m, (k, k), sigma)
+    # Fade to exactly 0 over the outer 5% so no crop edge can ever show.
+    r = np.arange(size, dtype=np.float32)
+    edge = np.clip(np.minimum(r, size - 1 - r) / (0.05 * size), 0, 1)
+    edge = edge * edge * (3 - 2 * edge)
+    m *= edge[:, None] * edge[None, :]
     m[m < 1e-3] = 0
     m.setflags(write=False)
     return m
