@@ -86,7 +86,7 @@ class Pipeline:
         self.effect = effect or make_effect(settings, store)
         self.analyzer = analyzer or Analyzer(
             self.effect.needs, threshold=settings.detect_threshold, max_faces=settings.max_faces,
-            smile_on=settings.smile_on, smile_off=settings.smile_off)
+            smile_on=settings.smile_on, smile_off=settings.smile_off, store=store)
         info = source.info
         self.fps = settings.fps if (settings.fps and not info.live) else info.fps
         live_out = any(getattr(s, "live", False) for s in self.sinks)

@@ -22,13 +22,16 @@ from hookcam.types import Face
 class Analyzer:
     def __init__(self, needs: frozenset[str], *, threshold: float = 0.5, max_faces: int = 4,
                  smile_on: float = 0.6, smile_off: float = 0.4, expression_model=None,
-                 detector: FaceDetector | None = None):
+                 detector: FaceDetector | None = None, store=None):
         self.needs = needs
         self.max_faces = max_faces
         self.smile_on, self.smile_off = smile_on, smile_off
         self.detector = detector or FaceDetector(threshold, max_faces=max_faces)
         self.tracker = Tracker()
         self._expr = expression_model
+        self._store = store
+        self._landmarker = None
+        self._landmarker_tried = False
         self._smile: dict[int, Hysteresis] = {}
         self._emotion: dict[int, LabelSmoother] = {}
         self._lock = threading.Lock()
@@ -43,6 +46,16 @@ class Analyzer:
 
             self._expr = ExpressionModel()
         return self._expr
+
+    @property
+    def landmarker(self):
+        """MediaPipe Face Landmarker when an effect needs landmarks and its model is here."""
+        if not self._landmarker_tried and "landmarks" in self.needs:
+            from hookcam.faces.landmarks import Landmarker
+
+            self._landmarker_tried = True
+            self._landmarker = Landmarker.from_store(self._store)
+        return self._landmarker if "landmarks" in self.needs else None
 
     def set_needs(self, needs: frozenset[str]) -> None:
         self.needs = needs
@@ -61,6 +74,13 @@ class Analyzer:
         tracks = sorted(tracks, key=lambda tr: -tr.box[2] * tr.box[3])[: self.max_faces]
         faces = [Face(track_id=tr.id, box=tr.box, score=tr.score, keypoints=tr.keypoints,
                       roll=_roll(tr.keypoints)) for tr in tracks]
+        landmarker = self.landmarker
+        if landmarker is not None:
+            for f in faces:
+                lm = landmarker.run(image, f.box)
+                if lm is not None:
+                    f.landmarks, f.roll = lm.points, lm.roll
+                    f.extra["blendshapes"] = lm.blendshapes
         model = self.expression
         if faces and model is not None:
             results = model.predict(image, [(f.box, f.keypoints) for f in faces])
@@ -99,15 +119,19 @@ class Analyzer:
             x, y, w, h = f.box
             cx, cy = x + w / 2 + v[0] * dt, y + h / 2 + v[1] * dt
             nw, nh = max(2.0, w + v[2] * dt), max(2.0, h + v[3] * dt)
-            kps = None
-            if f.keypoints is not None:
-                s = nw / w if w else 1.0
-                kps = (f.keypoints - (x + w / 2, y + h / 2)) * s + (cx, cy)
-            out.append(replace(f, box=(cx - nw / 2, cy - nh / 2, nw, nh), keypoints=kps))
+            s = nw / w if w else 1.0
+
+            def move(pts):
+                return None if pts is None else (pts - (x + w / 2, y + h / 2)) * s + (cx, cy)
+
+            out.append(replace(f, box=(cx - nw / 2, cy - nh / 2, nw, nh), keypoints=move(f.keypoints),
+                               landmarks=move(f.landmarks)))
         return out
 
     def close(self) -> None:
         self.detector.close()
+        if self._landmarker is not None:
+            self._landmarker.close()
 
 
 def _roll(kps: np.ndarray | None) -> float:

@@ -25,6 +25,9 @@ def add_parser(sub) -> None:
                    help="each whole image is one face crop (datasets such as SMILEsmileD)")
     p.add_argument("--threshold", type=float, default=0.5, help="face detection threshold (default 0.5)")
     p.add_argument("--max-faces", type=int, default=16)
+    p.add_argument("--landmarks", action="store_true",
+                   help="add 478 face landmarks per face (needs the face_landmarker model)")
+    p.add_argument("--model-dir", help="folder with ready model files (or HOOKCAM_MODEL_DIR)")
     p.set_defaults(func=main)
 
 
@@ -70,6 +73,12 @@ def main(args) -> int:
 
     detector = FaceDetector(args.threshold, max_faces=args.max_faces)
     model = ExpressionModel()
+    landmarker = None
+    if args.landmarks:
+        from hookcam.faces.landmarks import Landmarker
+        from hookcam.models import ModelStore
+
+        landmarker = Landmarker(ModelStore(args.model_dir).path("face_landmarker"))
     failures = 0
     for path in _expand(args.paths):
         try:
@@ -81,6 +90,11 @@ def main(args) -> int:
                     dets = detector.detect(img)
                     exprs = model.predict(img, [(d.box, d.keypoints) for d in dets]) if dets else []
                     faces = [face_record(d.box, d.score, e) for d, e in zip(dets, exprs)]
+                    if landmarker is not None:
+                        for d, f in zip(dets, faces):
+                            lm = landmarker.run(img, d.box)
+                            f["landmarks"] = None if lm is None else [
+                                [round(float(x), 1), round(float(y), 1)] for x, y in lm.points]
                 rec = {"path": str(path), "frame": n, "width": w, "height": h, "faces": faces}
                 _emit(rec, args.json)
         except HookcamError as e:
