@@ -18,6 +18,7 @@ COMMANDS = {
     "bench": "bench",
     "models": "models",
     "anime-sheet": "anime_sheet",
+    "config": "config",
 }
 
 DESCRIPTION = """\

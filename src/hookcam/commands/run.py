@@ -82,7 +82,7 @@ def settings_from_args(args) -> Settings:
     outputs = list(args.outputs or [])
     if args.output_video_dev:
         outputs.append(args.output_video_dev)
-    return make_settings(
+    cli = dict(
         input=args.input if args.input is not None else args.input_video_num,
         outputs=outputs or None, effect=effect, size=size, fps=args.fps, mirror=args.mirror,
         max_frames=args.max_frames, loop=args.loop, realtime=args.realtime, show_fps=args.show_fps,
@@ -91,6 +91,11 @@ def settings_from_args(args) -> Settings:
         anime_scope=args.anime_scope, pip=args.pip, control=args.control,
         control_host=args.control_host, control_port=args.control_port, always_on=args.always_on,
     )
+    # The config file (~/.config/hookcam/config.toml or $HOOKCAM_CONFIG) sits under the flags.
+    from hookcam.control.config import load_config
+
+    file_values = load_config()
+    return make_settings(**{**file_values, **{k: v for k, v in cli.items() if v is not None}})
 
 
 def main(args) -> int:
@@ -130,7 +135,9 @@ def run(settings: Settings, *, on_pipeline=None):
         keys.append(pipeline)
         if on_pipeline is not None:
             on_pipeline(pipeline)
-        with _signals(pipeline):
+        from hookcam.control import live_control  # control page, config reload, idle watcher
+
+        with live_control(pipeline, settings), _signals(pipeline):
             return pipeline.run()
     except BaseException:
         if pipeline is None:  # the pipeline closes what it owns; before it exists, we do
