@@ -153,6 +153,7 @@ class Pipeline:
     def handle_key(self, key: str) -> None:
         """Hotkeys in the preview window."""
         effects = {"1": "none", "2": "smile", "3": "emotion", "4": "anime"}
+        key = key if key == "\x1b" else key.lower()
         try:
             if key in effects:
                 self.update(effect=effects[key])
@@ -162,8 +163,9 @@ class Pipeline:
                 self.update(show_fps=not self.settings.show_fps)
             elif key in ("q", "\x1b"):
                 self.stop()
-            elif key == "h":
-                self.log("keys: 1 none, 2 smile, 3 emotion, 4 anime, m mirror, f fps, q quit")
+            elif key in ("h", "?"):
+                self.log("keys in the preview window: 1 none, 2 smile, 3 emotion, 4 anime, "
+                         "m mirror, f fps, h help, q quit")
         except HookcamError as e:
             self.log(str(e))
 
