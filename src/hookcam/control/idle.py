@@ -6,7 +6,7 @@ device, so every open it sees is someone else's (a reader: Zoom, a browser, ffpl
 reader for `idle_after` seconds it calls `pipeline.set_idle(True)` (camera released, still frame
 at a low rate); the next open calls `set_idle(False)` (the camera reopens within a second).
 
-Readers that were there before we started are found once in /proc/*/fd.
+Readers that were there before we started, and opens that inotify merged, are found in /proc/*/fd.
 """
 
 from __future__ import annotations
@@ -77,52 +77,73 @@ class Inotify:
             self.fd = -1
 
 
-def open_elsewhere(device: str | os.PathLike) -> int:
-    """How many file descriptors of other processes (that we may look at) point at `device`."""
+def open_elsewhere(device: str | os.PathLike) -> tuple[int, bool]:
+    """(file descriptors of other processes pointing at `device`, whether every process could be
+    looked at). Without root, other users' processes cannot be: their readers are not seen."""
     try:
         target = os.path.realpath(device)
     except OSError:
-        return 0
-    me, n = os.getpid(), 0
+        return 0, False
+    me, n, complete = os.getpid(), 0, True
     for pid in os.listdir("/proc"):
         if not pid.isdigit() or int(pid) == me:
             continue
         try:
             fds = os.listdir(f"/proc/{pid}/fd")
-        except OSError:
+        except PermissionError:
+            complete = False
             continue
+        except OSError:
+            continue  # gone meanwhile
         for fd in fds:
             try:
                 if os.readlink(f"/proc/{pid}/fd/{fd}") == target:
                     n += 1
             except OSError:
                 continue
-    return n
+    return n, complete
 
 
 class ReaderCounter:
-    """Counts other processes' opens of one file from inotify events. `on_change(readers)` is
-    called from the watcher thread whenever the count changes."""
+    """Counts other processes' opens of one file.
 
-    def __init__(self, path: str | os.PathLike, initial: int = 0):
+    inotify events give the reaction time (an open is seen at once), but the kernel merges an
+    event with an identical one still unread in the queue, so two opens (or closes) at the same
+    moment count once. A /proc/*/fd scan shortly after each burst of events (and every few
+    seconds) corrects the count: taken as is when it could look at every process (root), and
+    only ever raising the count otherwise (a reader of another user is invisible to it)."""
+
+    RESYNC_AFTER = 0.3  # s after the last event (a new fd shows in /proc just after IN_OPEN)
+    RESYNC_EVERY = 5.0
+
+    def __init__(self, path: str | os.PathLike):
         self.path = str(path)
-        self.readers = initial
-        self.changed_at = time.monotonic()
         self._ino = Inotify()
         self._ino.add_watch(self.path, IN_OPEN | IN_CLOSE_WRITE | IN_CLOSE_NOWRITE)
+        self.readers, _ = open_elsewhere(self.path)  # readers from before we started
+        self.changed_at = time.monotonic()
+        self._resync_at = self.changed_at + self.RESYNC_EVERY
 
     def poll(self, timeout: float) -> bool:
         """Wait up to `timeout` s for events; True when the reader count changed."""
         before = self.readers
-        for mask in self._ino.read(timeout):
+        masks = self._ino.read(timeout)
+        for mask in masks:
             if mask & IN_OPEN:
                 self.readers += 1
             if mask & (IN_CLOSE_WRITE | IN_CLOSE_NOWRITE):
-                self.readers = max(0, self.readers - 1)  # our own writer closing at the end
+                self.readers = max(0, self.readers - 1)  # also our own writer closing at the end
             if mask & IN_IGNORED:
                 self.readers = 0  # the device went away
+        now = time.monotonic()
+        if masks:
+            self._resync_at = now + self.RESYNC_AFTER
+        elif now >= self._resync_at:
+            seen, complete = open_elsewhere(self.path)
+            self.readers = seen if complete else max(self.readers, seen)
+            self._resync_at = now + self.RESYNC_EVERY
         if self.readers != before:
-            self.changed_at = time.monotonic()
+            self.changed_at = now
             return True
         return False
 
@@ -139,7 +160,7 @@ class IdleWatcher:
         self.device = str(device)
         self.idle_after = idle_after
         self.log = log or (lambda msg: print(f"hookcam: {msg}", file=sys.stderr))
-        self.counter = ReaderCounter(self.device, initial=open_elsewhere(self.device))
+        self.counter = ReaderCounter(self.device)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="idle-watch", daemon=True)
 
