@@ -96,7 +96,7 @@ def quantize_int8(fp32_bytes: bytes, sha256: str, size: int, cache_dir: Path, cr
         report = look_check(fp32, int8, check)
         report.update(ok=report["psnr"] >= MIN_PSNR and report["ssim"] >= MIN_SSIM,
                       min_psnr=MIN_PSNR, min_ssim=MIN_SSIM, size=size, sha256=sha256)
-        if report["ok"] or os.environ.get("HOOKCAM_KEEP_INT8"):
+        if report["ok"]:
             tmp_target = model_path.with_name(model_path.name + f".{os.getpid()}.tmp")
             tmp_target.write_bytes(out.read_bytes())
             os.replace(tmp_target, model_path)
