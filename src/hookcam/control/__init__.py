@@ -23,11 +23,22 @@ def live_control(pipeline, settings, *, log=None):
         if any(getattr(s, "name", "") == "preview window" for s in pipeline.sinks):
             pipeline.handle_key("h")  # list the hotkeys once
         if settings.control:
+            # Started beside the pipeline (importing FastAPI and starting uvicorn take ~0.5 s).
             from hookcam.control.server import start_control
 
-            server = start_control(pipeline, settings, log=log)
-            if server is not None:
-                stack.callback(server.close)
+            started: list = []
+            starter = threading.Thread(
+                target=lambda: started.append(start_control(pipeline, settings, log=log)),
+                name="control-start", daemon=True)
+            starter.start()
+
+            def _close_control():
+                starter.join(timeout=10)
+                for server in started:
+                    if server is not None:
+                        server.close()
+
+            stack.callback(_close_control)
         path = config_path()
         try:
             initial = load_config(path)
