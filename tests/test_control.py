@@ -4,7 +4,6 @@ Chromium through Playwright), the config file (reload on change and on SIGHUP, b
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import signal
@@ -193,9 +192,37 @@ def test_preview_jpeg_and_mjpeg_stream(hookcam):
             buf += chunk
             parts = buf.count(b"--frame\r\nContent-Type: image/jpeg")
             if time.monotonic() - t0 > 2.0:
+                watchers = hookcam.http.get("/api/stats").json()["preview_watchers"]
                 break
     rate = parts / (time.monotonic() - t0)
     assert 3 <= rate <= 17, f"{parts} parts in 2 s"  # new frames only, capped at ~15 fps
+    assert watchers == 1
+    wait_for(lambda: hookcam.http.get("/api/stats").json()["preview_watchers"] == 0, 5,
+             "the stream to end when the viewer left (no JPEG encoding for nobody)")
+
+
+def test_hotkeys(tmp_path):
+    from hookcam.pipeline import Pipeline
+    from hookcam.settings import make_settings
+    from hookcam.sinks.base import NullSink
+    from hookcam.sources.video import VideoSource
+
+    said = []
+    pipe = Pipeline(make_settings(input=str(CLIP), outputs=["null"], effect="none"), VideoSource(CLIP),
+                    [NullSink()], log=said.append)
+    try:
+        for key, check in [("2", lambda s: s.effect == "smile"), ("3", lambda s: s.effect == "emotion"),
+                           ("1", lambda s: s.effect == "none"), ("M", lambda s: s.mirror),
+                           ("f", lambda s: s.show_fps), ("m", lambda s: not s.mirror)]:
+            pipe.handle_key(key)
+            assert check(pipe.settings), key
+        pipe.handle_key("h")
+        assert "1 none" in said[-1] and "q quit" in said[-1]
+        assert not pipe.stopped
+        pipe.handle_key("q")
+        assert pipe.stopped
+    finally:
+        pipe._close_all()
 
 
 def test_foreign_host_or_origin_is_refused(hookcam):

@@ -15,7 +15,6 @@ import subprocess
 import threading
 import time
 
-import pytest
 
 from conftest import TESTDATA
 from hookcam.control.idle import IdleWatcher, ReaderCounter, open_elsewhere, start_idle_watcher
