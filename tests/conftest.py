@@ -21,6 +21,13 @@ MODELS = SHARED / "models"
 
 def pytest_configure(config):
     os.environ.setdefault("GLOG_minloglevel", "2")
+    # Keep a user's own ~/.config/hookcam/config.toml out of the tests, and the control page
+    # off unless a test asks for it (tests/test_control.py sets its own HOOKCAM_CONFIG).
+    import tempfile
+
+    cfg = Path(tempfile.mkdtemp(prefix="hookcam-test-config-")) / "config.toml"
+    cfg.write_text("control = false\n")
+    os.environ["HOOKCAM_CONFIG"] = str(cfg)
 
 
 @pytest.fixture(scope="session")

@@ -35,7 +35,7 @@ class LoopbackDevice(Operations):
         self.dir = record_dir
         self.raw = open(os.path.join(record_dir, "frames.raw"), "w+b")
         self.events = open(os.path.join(record_dir, "events.log"), "a", buffering=1)
-        self.lock = threading.Lock()
+        self.write_lock = threading.Lock()
         self.size = 0
         self.fmt = v4l2.Format()
 
@@ -70,7 +70,7 @@ class LoopbackDevice(Operations):
         return b""
 
     def write(self, path, data, offset, fh):
-        with self.lock:
+        with self.write_lock:
             self.raw.seek(offset)
             self.raw.write(data)
             self.raw.flush()

@@ -138,7 +138,8 @@ class Pipeline:
             merged = {**self.settings.model_dump(), **changes}
             new = make_settings(**merged)
             new_effect = None
-            if new.effect != self.settings.effect or new.stickers != self.settings.stickers or (
+            if (new.effect, new.stickers, new.label) != (self.settings.effect, self.settings.stickers,
+                                                          self.settings.label) or (
                 new.effect == "anime" and (new.anime_model, new.anime_scope, new.pip)
                 != (self.settings.anime_model, self.settings.anime_scope, self.settings.pip)
             ):
