@@ -97,6 +97,7 @@ class Pipeline:
         # A file never needs to drop frames (if the output falls behind, reading waits);
         # a camera does: the output always shows its newest frame.
         self._frames = Handoff(keep_all=not info.live)
+        self._set_sync(self.effect)
         self._to_analyse = Handoff()
         self._stop = threading.Event()
         self._lost_since: float | None = None
@@ -326,7 +327,13 @@ class Pipeline:
         if self._pending_effect is not None:
             with self._changes_lock:
                 old, self.effect, self._pending_effect = self.effect, self._pending_effect, None
+            self._set_sync(self.effect)
             old.close()
+
+    def _set_sync(self, effect) -> None:
+        """Effects with a worker of their own (anime) compute inline when frames go in step."""
+        if hasattr(effect, "sync"):
+            effect.sync = self.lockstep
 
     def _close_all(self) -> None:
         errors = []

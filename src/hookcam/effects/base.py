@@ -15,6 +15,10 @@ class Effect(Protocol):
 
     `needs` tells the analysis stage what to compute per face: any of
     {"smile", "emotion", "landmarks"}.
+
+    An effect with a worker may have a `sync` attribute: the pipeline sets it to True when it
+    processes a file frame by frame in step (file to file), and the effect then computes inline
+    so every frame gets its own result.
     """
 
     name: str

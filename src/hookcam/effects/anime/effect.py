@@ -70,6 +70,9 @@ class AnimeEffect:
         )
         self._tracks: dict[object, _Track] = {}
         self.timings: dict[str, list[float]] = {"apply": []}
+        # sync: stylise inside apply (the pipeline sets it when it analyses every frame in step,
+        # e.g. file to file, so every frame is stylised and the result does not depend on timing).
+        self.sync = False
 
     # ------------------------------------------------------------------ public
 
@@ -83,6 +86,8 @@ class AnimeEffect:
 
     def apply(self, image: np.ndarray, faces: Sequence[Face]) -> np.ndarray:
         t0 = time.perf_counter()
+        if self.sync:
+            self.worker.ready.wait()
         styl = self.worker.stylizer if self.worker.ready.is_set() else None
         if styl is not None:
             now = time.monotonic()
@@ -110,10 +115,13 @@ class AnimeEffect:
             tr.p = raw if tr.p is None else tr.p.blend(raw, SMOOTH)
             tr.seen = now
             crop = crop_face(image, tr.p, styl.size)
-            self.worker.submit(key, _Job(crop, "face"))
             if self.pip and thumb is None:
                 thumb = crop
-            shown = self._shown(tr, key, now, crop)
+            if self.sync:
+                shown = _process(styl, _Job(crop, "face"))
+            else:
+                self.worker.submit(key, _Job(crop, "face"))
+                shown = self._shown(tr, key, now, crop)
             if shown is not None:
                 paste(image, shown, tr.p, styl.crop)
         for key in [k for k, t in self._tracks.items() if now - t.seen > FORGET_S]:
@@ -147,10 +155,13 @@ class AnimeEffect:
         h, w = image.shape[:2]
         fw, fh = styl.frame_size(w, h)
         small = cv2.resize(image, (fw, fh), interpolation=cv2.INTER_AREA)
-        self.worker.submit("frame", _Job(small, "frame"))
         tr = self._tracks.setdefault("frame", _Track())
         tr.seen = now
-        shown = self._shown(tr, "frame", now, small)
+        if self.sync:
+            shown = _process(styl, _Job(small, "frame"))
+        else:
+            self.worker.submit("frame", _Job(small, "frame"))
+            shown = self._shown(tr, "frame", now, small)
         if shown is not None:
             cv2.resize(shown, (w, h), dst=image, interpolation=cv2.INTER_LINEAR)
 

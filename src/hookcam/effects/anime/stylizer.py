@@ -115,11 +115,14 @@ def load_gan(info: GanInfo, threads: int | None = None) -> tuple[GanStylizer, by
 def load_stylizer(model: str | None, store, *, threads: int | None = None, quantize: bool = True,
                   cache_dir: Path | None = None):
     """The stylizer to use; with `quantize`, an int8 model replaces fp32 in the background."""
+    info = None
     try:
         info = resolve_model(model, store)
         styl, fp32_bytes = load_gan(info, threads)
     except Exception as e:  # noqa: BLE001 - any bad file means the fallback, never a crash
         reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        if info is not None and not isinstance(e, ModelError):  # ONNX's own words: say which file
+            reason = f"{info.path} is not a usable ONNX generator ({reason.lower()})"
         if len(reason) > 300:
             reason = reason[:300] + "..."
         hint = "" if "models pull" in reason else f"; get the GAN model with {PULL_HINT}"
