@@ -33,12 +33,14 @@ def pipeline_scenario(input_path: str, frames: int, effect: str, model_dir=None)
     return result(stats)
 
 
-def original_scenario(input_path: str, frames: int) -> dict:
-    """The 2020 script's method: Haar face cascade on the full frame, Haar smile cascade per face,
-    synchronously, then JPEG-encode every frame (it piped JPEGs into ffmpeg)."""
+def original_scenario(input_path: str, frames: int, emotion: bool = False) -> dict:
+    """The 2020 script's method: Haar face cascade on the full frame, Haar smile cascade per face
+    (or, for emotion mode, a mini-Xception on a 64x64 gray crop), synchronously on every frame,
+    then JPEG-encode every frame (it piped JPEGs into ffmpeg)."""
     faces_xml = cv2.data.haarcascades + "haarcascade_frontalface_default.xml"
     smile_xml = cv2.data.haarcascades + "haarcascade_smile.xml"
     face_cascade, smile_cascade = cv2.CascadeClassifier(faces_xml), cv2.CascadeClassifier(smile_xml)
+    classify = _mini_xception() if emotion else None
     source = VideoSource(input_path, loop=True)
     stats = Stats()
     try:
@@ -52,7 +54,10 @@ def original_scenario(input_path: str, frames: int) -> dict:
             smiling = []
             for (x, y, w, h) in faces:
                 roi = gray[y : y + h, x : x + w]
-                smiling.append(len(smile_cascade.detectMultiScale(roi, 1.8, 20)) > 0)
+                if classify is not None:
+                    smiling.append(classify(roi))
+                else:
+                    smiling.append(len(smile_cascade.detectMultiScale(roi, 1.8, 20)) > 0)
             t3 = time.perf_counter()
             for (x, y, w, h), s in zip(faces, smiling):
                 if s:
@@ -68,6 +73,23 @@ def original_scenario(input_path: str, frames: int) -> dict:
     finally:
         source.close()
     return result(stats)
+
+
+def _mini_xception():
+    """A per-face classifier the size of the original's Keras model (torch, fp32, eager)."""
+    import torch
+
+    from hookcam.bench.mini_xception import build
+
+    net = build()
+
+    def classify(gray_roi) -> bool:
+        x = cv2.resize(gray_roi, (64, 64)).astype(np.float32) / 127.5 - 1.0
+        with torch.no_grad():
+            p = net(torch.from_numpy(x)[None, None])
+        return int(p.argmax()) == 3  # "happy"
+
+    return classify
 
 
 def result(stats: Stats) -> dict:

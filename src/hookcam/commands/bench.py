@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 CORE = ("passthrough", "smile", "original")
-OPTIONAL = ("emotion", "anime")
+OPTIONAL = ("emotion", "original-emotion", "anime")
 
 
 def add_parser(sub) -> None:
@@ -46,6 +46,13 @@ def main(args) -> int:
         print(f"hookcam bench: {name} ...", file=sys.stderr)
         if name == "original":
             res = {name: core.original_scenario(str(path), args.frames)}
+        elif name == "original-emotion":
+            try:
+                res = {name: core.original_scenario(str(path), args.frames, emotion=True)}
+            except ImportError:
+                print("hookcam bench: original-emotion needs torch (pip install 'hookcam[bench]'); skipped",
+                      file=sys.stderr)
+                continue
         elif name == "anime":
             from hookcam.bench import anime
 
@@ -55,10 +62,13 @@ def main(args) -> int:
             res = {name: core.pipeline_scenario(str(path), args.frames, effect, args.model_dir)}
         out["scenarios"].update(res)
     sc = out["scenarios"]
-    base = sc.get("original", {}).get("fps")
-    if base:
-        out["ratios"] = {f"{k}_vs_original": round(v["fps"] / base, 2) for k, v in sc.items()
-                         if k != "original" and v.get("fps")}
+    ratios = {}
+    for ours, theirs in (("smile", "original"), ("passthrough", "original"),
+                         ("emotion", "original-emotion")):
+        if sc.get(ours, {}).get("fps") and sc.get(theirs, {}).get("fps"):
+            ratios[f"{ours}_vs_{theirs}"] = round(sc[ours]["fps"] / sc[theirs]["fps"], 2)
+    if ratios:
+        out["ratios"] = ratios
     if args.json:
         print(json.dumps(out, indent=1))
     else:
