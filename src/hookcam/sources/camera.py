@@ -72,6 +72,9 @@ class CameraSource:
         if self.size and (w, h) != tuple(self.size):
             print(f"hookcam: camera {dev} granted {w}x{h}, not the {self.size[0]}x{self.size[1]} "
                   "asked for; using what it gives", file=sys.stderr)
+        if self.fps and abs(float(granted_fps) - self.fps) > 0.5:
+            print(f"hookcam: camera {dev} runs at {granted_fps:g} fps, not the {self.fps:g} asked for "
+                  f"(at {w}x{h} in {fourcc}); `hookcam doctor` lists what it offers", file=sys.stderr)
 
     def read(self) -> np.ndarray | None:
         if self._first is not None:
