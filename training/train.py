@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from model import DEFAULT_CFG, ExpressionNet, Exported  # noqa: E402
+from model import BLUR_SIGMA, DEFAULT_CFG, ExpressionNet, Exported, GaussianBlur  # noqa: E402
 from prepare import PRIVATE, PUBLIC, SMILE_TRAIN, SMILE_VAL, TRAIN  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
@@ -58,6 +58,15 @@ def predict(net: ExpressionNet, x: np.ndarray, bs: int = 512) -> np.ndarray:
     return torch.cat(out).numpy()
 
 
+@torch.no_grad()
+def blur_u8(x: np.ndarray, sigma: float) -> np.ndarray:
+    if sigma <= 0:
+        return x
+    b = GaussianBlur(sigma)
+    out = [b(torch.from_numpy(x[i : i + 2048]).float().unsqueeze(1))[:, 0] for i in range(0, len(x), 2048)]
+    return torch.cat(out).round().clamp(0, 255).to(torch.uint8).numpy()
+
+
 def evaluate(net, d, split: int) -> dict:
     m = d["split"] == split
     o = predict(net, d["x"][m])
@@ -81,6 +90,7 @@ def main() -> None:
     ap.add_argument("--width", type=float, default=0.5, help="channel multiplier of DEFAULT_CFG")
     ap.add_argument("--smile-frac", type=float, default=0.25, help="SMILEsmileD share of a batch")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--sigma", type=float, default=BLUR_SIGMA, help="input blur (0: none)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
     ap.add_argument("--final", action="store_true", help="also print PrivateTest accuracy")
@@ -95,6 +105,11 @@ def main() -> None:
 
     z = np.load(args.data)
     d = {k: z[k] for k in ("x", "y", "s", "split")}
+    # everything except the (blurred) FER2013 training images gets the fixed input blur,
+    # as the exported model applies it to every input (see model.py)
+    sharp = d["split"] != TRAIN
+    d["x"] = d["x"].copy()
+    d["x"][sharp] = blur_u8(d["x"][sharp], args.sigma)
     fer_idx = np.flatnonzero(d["split"] == TRAIN)
     smi_idx = np.flatnonzero(d["split"] == SMILE_TRAIN)
     counts = np.bincount(d["y"][fer_idx], minlength=7)
@@ -108,7 +123,7 @@ def main() -> None:
     steps = len(fer_idx) // n_fer
     opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=args.wd)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=steps * args.epochs,
-                                                pct_start=0.2)
+                                                pct_start=0.15)
     X = torch.from_numpy(d["x"])
     Y = torch.from_numpy(d["y"].astype(np.int64))
     S = torch.from_numpy(d["s"].astype(np.float32))
@@ -134,14 +149,16 @@ def main() -> None:
             opt.step()
             sched.step()
             tot += float(loss.detach())
+            if i % 50 == 0:
+                print(f"  epoch {ep + 1} step {i}/{steps} {time.time() - t0:.0f}s", flush=True)
         pub = evaluate(net, d, PUBLIC)
         sv = evaluate(net, d, SMILE_VAL)
         rec = {"epoch": ep + 1, "loss": tot / steps, **pub, **sv, "elapsed_s": round(time.time() - t0)}
         history.append(rec)
         print(json.dumps(rec), flush=True)
-        export(net, HERE / "cache" / "latest.onnx", quiet=True)  # usable while training goes on
+        export(net, HERE / "cache" / "latest.onnx", quiet=True, sigma=args.sigma)  # usable while training goes on
 
-    export(net, args.out)
+    export(net, args.out, sigma=args.sigma)
     result = {"args": {k: str(v) for k, v in vars(args).items()}, "cfg": cfg,
               "train_s": round(time.time() - t0), "public": evaluate(net, d, PUBLIC),
               "smile_val": evaluate(net, d, SMILE_VAL)}
@@ -151,12 +168,12 @@ def main() -> None:
     torch.save(net.state_dict(), HERE / "cache" / "last.pt")
 
 
-def export(net: ExpressionNet, out: Path, quiet: bool = False) -> None:
+def export(net: ExpressionNet, out: Path, quiet: bool = False, sigma: float = BLUR_SIGMA) -> None:
     import warnings
 
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     net.eval()
-    model = Exported(net).eval()
+    model = Exported(net, sigma).eval()
     dummy = torch.zeros(1, 1, 48, 48)
     out.parent.mkdir(parents=True, exist_ok=True)
     torch.onnx.export(model, dummy, str(out), input_names=["input"], output_names=["probs"],

@@ -4,9 +4,10 @@ The same function prepares the training data (see `training/prepare.py`) and the
 (`hookcam.analysis.expression`), so the model sees faces framed the same way in both.
 
 Framing: BlazeFace (`hookcam.faces.detect.FaceDetector`) gives a tight square box, roughly
-brows to chin. On the FER2013 images where it finds a face, the median box is 0.904 of the image
-side, centred horizontally and 0.053 of the image side below the image centre (measured by
-`training/prepare.py --measure`, see `training/MODEL_CARD.md`). So the crop is a square of
+brows to chin. On the FER2013 images where it finds a face, the median box is 0.90 of the image
+side, centred horizontally and about 0.05 of the image side below the image centre (measured on
+a 300-image pilot of `training/prepare.py --limit 300`: 0.904 / 0.053; the full run printed
+0.902 / 0.042, under half a pixel away at 48 px; see `training/MODEL_CARD.md`). So the crop is a square of
 side `MARGIN * box side`, centred `SHIFT_Y * box side` above the box centre, and rotated so the
 eyes are level when keypoints are given. Pixels outside the frame repeat the border.
 """
