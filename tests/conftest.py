@@ -131,6 +131,6 @@ def _fuse_unavailable() -> str | None:
         return "/dev/fuse is missing"
     try:
         import fuse  # noqa: F401  (fusepy loads libfuse.so.2 on import)
-    except (ImportError, OSError, EnvironmentError) as e:
+    except (ImportError, OSError) as e:
         return f"fusepy/libfuse2 not usable ({e}); install fusepy and Debian's libfuse2"
     return None

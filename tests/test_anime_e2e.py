@@ -6,7 +6,6 @@ from __future__ import annotations
 import av
 import cv2
 import numpy as np
-
 from conftest import MODELS, run_cli
 
 CLIP = "video/lp_d0.mp4"  # 512x512, one frontal face on a green screen, 78 frames

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from conftest import REPO, TESTDATA, run_cli, user_lines
 
 CLIP = TESTDATA / "video/lp_d0.mp4"
@@ -243,7 +242,8 @@ def test_foreign_host_or_origin_is_refused(hookcam):
 
 def test_random_patch_bodies_never_break_it(hookcam):
     """Property: whatever JSON arrives, the answer is 200 or 400, never 5xx, and frames flow."""
-    from hypothesis import HealthCheck, given, settings, strategies as st
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
 
     reset(hookcam)
     keys = list(state(hookcam)["settings"]) + ["bogus", ""]
@@ -274,8 +274,8 @@ def test_random_patch_bodies_never_break_it(hookcam):
 @pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
 def test_page_in_a_real_browser(hookcam):
     sync_api = pytest.importorskip("playwright.sync_api")
-    import numpy as np
     import cv2
+    import numpy as np
 
     reset(hookcam)
     ARTIFACTS.mkdir(exist_ok=True)

@@ -13,7 +13,6 @@ import av
 import cv2
 import numpy as np
 import pytest
-
 from conftest import run_cli, user_lines
 
 CLIP = "video/lp_d0.mp4"  # 512x512, 25 fps, 78 frames: neutral -> broad smile -> neutral

@@ -15,8 +15,8 @@ import subprocess
 import threading
 import time
 
-
 from conftest import TESTDATA
+
 from hookcam.control.idle import IdleWatcher, ReaderCounter, open_elsewhere, start_idle_watcher
 from hookcam.errors import SourceLost
 from hookcam.pipeline import Pipeline

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from conftest import run_cli, user_lines
+
 from hookcam.cli import _legacy, build_parser
 from hookcam.commands.run import settings_from_args
 from hookcam.effects.stickers import draw, load_pack

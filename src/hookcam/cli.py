@@ -41,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="hookcam", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"hookcam {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name, module in COMMANDS.items():
+    for module in COMMANDS.values():
         try:
             mod = importlib.import_module(f"hookcam.commands.{module}")
         except ImportError as e:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import numpy as np
 import cv2
+import numpy as np
 
 
 def to_bgr8(img: np.ndarray, *, rgb_order: bool = False) -> np.ndarray:

@@ -17,7 +17,7 @@ import collections
 import sys
 import threading
 import time
-from typing import Sequence
+from collections.abc import Sequence
 
 import cv2
 

@@ -170,8 +170,8 @@ def baseline(path: str, frames: int, which: str) -> dict:
 def _torch_nets():
     """(UGATITGenerator, AnimeGANv2Generator) classes; torch imported only here."""
     import torch
-    from torch import nn
     import torch.nn.functional as F
+    from torch import nn
 
     # ---- U-GAT-IT (Kim et al. 2020), generator of the official PyTorch release's layout.
     class ResBlock(nn.Module):

@@ -140,7 +140,7 @@ class ConfigWatcher:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="config-watch", daemon=True)
 
-    def start(self) -> "ConfigWatcher":
+    def start(self) -> ConfigWatcher:
         self._thread.start()
         return self
 

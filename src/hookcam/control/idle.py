@@ -168,7 +168,7 @@ class IdleWatcher:
     def readers(self) -> int:
         return self.counter.readers
 
-    def start(self) -> "IdleWatcher":
+    def start(self) -> IdleWatcher:
         self._thread.start()
         return self
 

@@ -338,7 +338,7 @@ class ControlServer:
         shown = f"[{shown}]" if ":" in shown else shown
         return f"http://{shown}:{self.port}/" + (f"?token={self.token}" if self.token else "")
 
-    def start(self, timeout: float = 10.0) -> "ControlServer":
+    def start(self, timeout: float = 10.0) -> ControlServer:
         import uvicorn
 
         sock = bind(self.host, self.port)  # raises OSError (EADDRINUSE) before any thread starts

@@ -8,7 +8,7 @@ A pack may leave some out; those emotions then show only the label.
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import cv2
 import numpy as np

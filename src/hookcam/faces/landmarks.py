@@ -46,7 +46,7 @@ class Landmarker:
                              "run `hookcam models pull face_landmarker` again") from None
 
     @classmethod
-    def from_store(cls, store) -> "Landmarker | None":
+    def from_store(cls, store) -> Landmarker | None:
         """The landmarker if its model is available (verified), else None (effects fall back)."""
         if store is None:
             return None

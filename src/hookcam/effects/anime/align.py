@@ -26,7 +26,7 @@ class Placement:
     side: float  # crop side in frame pixels
     angle: float  # radians: direction of the face's x axis (eye line) in the frame
 
-    def blend(self, other: "Placement", a: float) -> "Placement":
+    def blend(self, other: Placement, a: float) -> Placement:
         """Move `a` of the way towards `other` (angles wrap)."""
         d = math.atan2(math.sin(other.angle - self.angle), math.cos(other.angle - self.angle))
         return Placement(

@@ -8,7 +8,6 @@ and needed for int8 quantisation). `settings.anime_model` may be a registry name
 
 from __future__ import annotations
 
-import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,14 +25,6 @@ DEFAULT_SIZE = 384
 
 def is_registry_name(name: str) -> bool:
     return name in KNOWN_MODELS or (os.sep not in name and not name.endswith(".onnx"))
-
-
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def load_fp32_model_bytes(path: Path) -> bytes:

@@ -59,7 +59,12 @@ def quantize_int8(fp32_bytes: bytes, sha256: str, size: int, cache_dir: Path, cr
         except (OSError, ValueError):
             pass
     import cv2
-    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization import (
+        CalibrationDataReader,
+        QuantFormat,
+        QuantType,
+        quantize_static,
+    )
 
     fp32 = OnnxGenerator(fp32_bytes, threads)
     calib = [cv2.cvtColor(c, cv2.COLOR_BGR2RGB) for c in augmented_crops(size, CALIB_CROPS, crop, seed=1)]

@@ -19,11 +19,11 @@ from hookcam.effects.anime.model import (
     KNOWN_MODELS,
     GanInfo,
     OnnxGenerator,
-    file_sha256,
     is_registry_name,
     load_fp32_model_bytes,
 )
 from hookcam.errors import ModelError
+from hookcam.models import sha256_file
 
 PULL_HINT = f"`hookcam models pull {DEFAULT_MODEL}`"
 _said: set[str] = set()
@@ -83,11 +83,11 @@ def resolve_model(model: str | None, store) -> GanInfo:
         path = store.path(text)
         store.notice(text)
         cfg = KNOWN_MODELS.get(text, {"size": DEFAULT_SIZE, "crop": "tight"})
-        return GanInfo(text, path, file_sha256(path), size or cfg["size"], cfg["crop"])
+        return GanInfo(text, path, sha256_file(path), size or cfg["size"], cfg["crop"])
     path = Path(text).expanduser()
     if not path.is_file():
         raise ModelError(f"anime model file {str(path)!r} does not exist")
-    sha = file_sha256(path)
+    sha = sha256_file(path)
     cfg, name = {"size": DEFAULT_SIZE, "crop": "tight"}, path.name
     try:  # the user's copy of a registry file: same look settings, same licence notice
         from hookcam.models import REGISTRY
