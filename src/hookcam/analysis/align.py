@@ -64,20 +64,28 @@ def face_crop(
     size: int = SIZE,
 ) -> np.ndarray:
     """Gray uint8 (size, size) crop of the face in `image` (BGR, BGRA or gray), eyes levelled."""
-    gray = to_gray(image)
-    m = crop_matrix(box, keypoints, size)
-    x, y, w, h = box
-    shrink = size / (MARGIN * max(w, h))
-    interp = cv2.INTER_AREA if shrink < 0.5 else cv2.INTER_LINEAR
+    x, y, w, h = (float(v) for v in box)
+    side = max(w, h)
+    # work on a region just big enough for the rotated crop (cheap on 720p/1080p frames)
+    half = 0.75 * MARGIN * side  # > half the diagonal of the crop square
+    cx, cy = x + w / 2.0, y + h / 2.0 - SHIFT_Y * side
+    H, W = image.shape[:2]
+    x0, y0 = max(0, int(cx - half)), max(0, int(cy - half))
+    x1, y1 = min(W, int(cx + half) + 2), min(H, int(cy + half) + 2)
+    if x1 - x0 < 2 or y1 - y0 < 2:  # box outside the frame: use it all
+        x0, y0, x1, y1 = 0, 0, W, H
+    gray = to_gray(image[y0:y1, x0:x1])
+    kps = None if keypoints is None else np.asarray(keypoints, np.float32) - (x0, y0)
+    m = crop_matrix((x - x0, y - y0, w, h), kps, size)
+    shrink = size / (MARGIN * side)
     if shrink < 0.5:
         # warpAffine does not low-pass: pre-shrink big faces so the crop is not aliased
-        f = min(1.0, 2.0 * shrink)
+        f = 2.0 * shrink
         gray = cv2.resize(gray, None, fx=f, fy=f, interpolation=cv2.INTER_AREA)
         m = m.copy()
         m[:, :2] /= f
-        interp = cv2.INTER_LINEAR
     return cv2.warpAffine(
-        gray, m, (size, size), flags=interp, borderMode=cv2.BORDER_REPLICATE
+        gray, m, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
     )
 
 

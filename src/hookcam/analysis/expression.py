@@ -2,7 +2,9 @@
 
 The model takes 48x48 grey face crops framed like FER2013 (`hookcam.analysis.align.face_crop`)
 as float 0..255, shape (N, 1, 48, 48), and returns (N, 8) probabilities: the 7 emotions of
-`hookcam.types.EMOTIONS` (softmax) and the smile probability (sigmoid).
+`hookcam.types.EMOTIONS` (softmax) and the smile probability (sigmoid). The graph begins with a
+fixed Gaussian blur that matches the (blurred) training images: feed it sharp crops, unblurred.
+Data, training command and accuracy: `training/MODEL_CARD.md`.
 """
 
 from __future__ import annotations
