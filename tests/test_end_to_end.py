@@ -52,7 +52,10 @@ def test_virtual_camera_smile_end_to_end(fuse_camera, testdata, ground_truth, cl
     # The frames are the clip's frames (not black, not another clip): close in the whole picture.
     for i in (0, 40, 77):
         assert out[i].mean() > 40
-        assert np.corrcoef(out[i].ravel(), clip_frames[i].ravel())[0, 1] > 0.9
+        # Most pixels are the clip's own (a sticker covers only a corner of the smiling frames).
+        assert np.median(cv2.absdiff(out[i], clip_frames[i])) <= 4
+    for i in (0, 77):  # neutral frames: the whole picture matches
+        assert np.corrcoef(out[i].ravel(), clip_frames[i].ravel())[0, 1] > 0.97
     segs = segments(ground_truth, CLIP)
     smiling = [i for a, b in segs["smiling_teeth"] for i in range(a + 8, b + 1)]  # allow onset delay
     neutral = [i for a, b in segs["neutral"] for i in range(a, b + 1) if i < 18 or i > 72]
