@@ -1,0 +1,73 @@
+"""Emotion mode end to end: `hookcam run --effect emotion` into the FUSE virtual camera; the
+picture beside the face in the smiling segment is the *happy* sticker (closest of the seven)."""
+
+from __future__ import annotations
+
+import av
+import cv2
+import numpy as np
+
+from conftest import run_cli
+from hookcam.effects.stickers import draw, load_pack
+from hookcam.faces.detect import FaceDetector
+from hookcam.types import EMOTIONS
+
+CLIP = "video/lp_d0.mp4"
+
+
+def closest_sticker(out, src, face, pack):
+    """Which emotion sticker, drawn at this face, best explains the output picture."""
+    scores = {}
+    for key in EMOTIONS:
+        if key not in pack:
+            continue
+        expected = src.copy()
+        draw(expected, pack[key], face.box, face.roll)
+        changed = cv2.absdiff(expected, src).max(axis=2) > 30  # where that sticker would be
+        if changed.sum() < 50:
+            continue
+        scores[key] = float(cv2.absdiff(expected, out).max(axis=2)[changed].mean())
+    return min(scores, key=scores.get)
+
+
+def test_emotion_mode_shows_the_happy_sticker_while_smiling(fuse_camera, testdata, ground_truth):
+    r = run_cli("run", "--input", testdata / CLIP, "--output", fuse_camera.device, "--effect", "emotion",
+                "--no-control")
+    assert r.returncode == 0, r.stderr
+    frames = fuse_camera.frames()
+    assert len(frames) == 78
+    with av.open(str(testdata / CLIP)) as c:
+        src = [f.to_ndarray(format="bgr24") for f in c.decode(video=0)]
+    out = [cv2.cvtColor(f, cv2.COLOR_YUV2BGR_I420) for f in frames]
+    pack = load_pack(None)
+    det = FaceDetector()
+    segs = ground_truth[CLIP]["smile_segments"]
+    smiling = [i for a, b in segs["smiling_teeth"] for i in range(a + 10, b + 1, 2)]
+    neutral = [i for i in range(0, 16, 2)] + [i for i in range(72, 78, 2)]
+    happy = [i for i in smiling if closest_sticker(out[i], src[i], det.detect(src[i])[0], pack) == "happy"]
+    assert len(happy) >= 0.8 * len(smiling), f"happy sticker in {len(happy)}/{len(smiling)} smiling frames"
+    not_happy = [i for i in neutral if closest_sticker(out[i], src[i], det.detect(src[i])[0], pack) != "happy"]
+    assert len(not_happy) >= 0.8 * len(neutral), f"happy sticker shown in neutral frames"
+    # The label ("happy 71%") is drawn below the chin: dark tag with white text.
+    i = smiling[len(smiling) // 2]
+    x, y, w, h = det.detect(src[i])[0].box
+    below = (slice(int(y + h), min(512, int(y + 1.6 * h))), slice(int(x), int(x + w)))
+    assert np.abs(out[i][below].astype(int) - src[i][below]).mean() > 10
+
+
+def test_emotion_effect_puts_a_sticker_on_each_face(testdata):
+    """Multi-face: each face gets its own sticker (two faces in one photo)."""
+    from hookcam.effects.emotion import EmotionEffect
+    from hookcam.settings import make_settings
+    from hookcam.sources.images import load_image
+    from hookcam.types import Face
+
+    img = load_image(testdata / "faces/deepface/couple.jpg")
+    dets = FaceDetector().detect(img)
+    assert len(dets) == 2
+    faces = [Face(i, d.box, d.score, emotion="happy", emotion_scores={"happy": 0.9}, roll=d.roll)
+             for i, d in enumerate(dets)]
+    out = EmotionEffect(make_settings(effect="emotion")).apply(img.copy(), faces)
+    pack = load_pack(None)
+    for f in faces:
+        assert closest_sticker(out, img, f, pack) == "happy"
