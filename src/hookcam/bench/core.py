@@ -16,12 +16,15 @@ from hookcam.sources.video import VideoSource
 from hookcam.stats import Stats
 
 
-def pipeline_scenario(input_path: str, frames: int, effect: str, model_dir=None) -> dict:
-    """Our real pipeline (capture thread, async analysis, output loop), unpaced, every frame out."""
+def pipeline_scenario(input_path: str, frames: int, effect: str, model_dir=None,
+                      paced: bool = False, **extra) -> dict:
+    """Our real pipeline (capture thread, async analysis, output loop), every frame out; unpaced
+    (as fast as it goes) or paced at the clip's frame rate, as a camera would deliver it."""
     from hookcam.pipeline import Pipeline
 
     settings = make_settings(input=str(input_path), outputs=["null"], effect=effect,
-                             max_frames=frames, loop=True, realtime=False, model_dir=model_dir)
+                             max_frames=frames, loop=True, realtime=paced, model_dir=model_dir,
+                             control=False, **extra)
     source = VideoSource(input_path, loop=True)
     store = None
     if effect == "anime" or model_dir:
@@ -29,8 +32,19 @@ def pipeline_scenario(input_path: str, frames: int, effect: str, model_dir=None)
 
         store = ModelStore(model_dir)
     pipe = Pipeline(settings, source, [NullSink()], store=store, lockstep=False)
+    worker = getattr(pipe.effect, "worker", None)
+    n0 = 0
+    if worker is not None:  # anime: start the clock once the generator is loaded
+        worker.ready.wait(120)
+        n0 = worker.count
+    pipe.stats.started = time.monotonic()
     stats = pipe.run()
-    return result(stats)
+    out = result(stats)
+    if worker is not None:
+        elapsed = time.monotonic() - stats.started
+        out["stylized_per_s"] = round((worker.count - n0) / elapsed, 2) if elapsed > 0 else 0.0
+        out["model"] = getattr(worker.stylizer, "kind", None)
+    return out
 
 
 def original_scenario(input_path: str, frames: int, emotion: bool = False) -> dict:

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 CORE = ("passthrough", "smile", "original")
-OPTIONAL = ("emotion", "original-emotion", "anime")
+OPTIONAL = ("emotion", "original-emotion", "anime", "anime-paced")
 
 
 def add_parser(sub) -> None:
@@ -53,6 +53,10 @@ def main(args) -> int:
                 print("hookcam bench: original-emotion needs torch (pip install 'hookcam[bench]'); skipped",
                       file=sys.stderr)
                 continue
+        elif name == "anime-paced":  # the real pipeline at the clip's rate, JP_face and tiny_Cute
+            res = {f"anime-paced-{m.split('_', 1)[1]}": core.pipeline_scenario(
+                str(path), args.frames, "anime", args.model_dir, paced=True, anime_model=m)
+                for m in ("anime_jp_face", "anime_tiny_cute")}
         elif name == "anime":
             from hookcam.bench import anime
 
