@@ -151,7 +151,8 @@ class Ours:
 
 
 class HaarSmile:
-    """The original's method: Haar face, then the Haar smile cascade in the lower face."""
+    """The original's method (as in hookcam.bench.core.original_scenario): Haar face cascade
+    (1.1, 5), then the Haar smile cascade (1.8, 20) on the face box. A crop is its own face box."""
 
     name = "Haar smile cascade"
 
@@ -168,8 +169,8 @@ class HaarSmile:
     def smile_photo(self, bgr):
         gray = to_gray(bgr)
         faces = self.face.detectMultiScale(gray, 1.1, 5)
-        if len(faces) == 0:
-            return self._smiles(gray)
+        if len(faces) == 0:  # the original draws no sticker without a Haar face
+            return False
         x, y, w, h = max(faces, key=lambda f: f[2] * f[3])
         return self._smiles(gray[y : y + h, x : x + w])
 
