@@ -103,6 +103,9 @@ class AnimeEffect:
 
     def close(self) -> None:
         self.worker.close()
+        styl = self.worker.stylizer
+        if hasattr(styl, "close"):
+            styl.close()
 
     # ------------------------------------------------------------------ faces
 

@@ -119,3 +119,16 @@ def _opset13(fp32_bytes: bytes) -> bytes:
     if ver >= 13:
         return fp32_bytes
     return version_converter.convert_version(m, 13).SerializeToString()
+
+
+def main() -> None:
+    """python -m hookcam.effects.anime.quantize FP32 SHA256 SIZE CACHE_DIR CROP THREADS
+    (run by the stylizer in a child process)."""
+    import sys
+
+    src, sha, size, cache, crop, threads = sys.argv[1:7]
+    quantize_int8(Path(src).read_bytes(), sha, int(size), Path(cache), crop, int(threads) or None)
+
+
+if __name__ == "__main__":
+    main()

@@ -5,6 +5,7 @@ Never raises for a missing or bad model: it says so once on stderr and falls bac
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 from pathlib import Path
@@ -49,6 +50,11 @@ class GanStylizer:
         self.name = info.name
         self.kind = "gan-fp32"
         self.quant_report: dict | None = None
+        self.quant_proc = None  # the child process making the int8 model, while it runs
+
+    def close(self) -> None:
+        if self.quant_proc is not None and self.quant_proc.poll() is None:
+            self.quant_proc.terminate()
 
     def use(self, generator: OnnxGenerator, kind: str) -> None:
         self.generator, self.kind = generator, kind
@@ -144,22 +150,30 @@ def _cache_dir(store) -> Path:
 
 
 def _quantize_later(styl: GanStylizer, fp32_bytes: bytes, cache: Path, threads: int | None) -> None:
-    from hookcam.effects.anime.quantize import quantize_int8
+    """Use the cached int8 model, or make it in a child process (niced): ONNX Runtime's
+    calibration must not be left running in a thread of ours when hookcam exits, and a child
+    can be stopped at any moment (`GanStylizer.close`) without harm: it writes atomically."""
+    import json
+    import subprocess
+    import sys
 
-    _lower_priority(10)  # one-off work: let the live output and fp32 stylisation go first
+    from hookcam.effects.anime.quantize import cache_paths
+
+    model_path, report_path = cache_paths(cache, styl.info.sha256, styl.size)
     try:
-        path, report = quantize_int8(fp32_bytes, styl.info.sha256, styl.size, cache, styl.crop, threads)
+        if not report_path.exists():
+            model_path.parent.mkdir(parents=True, exist_ok=True)
+            src = model_path.with_name(model_path.name + ".fp32.tmp")
+            src.write_bytes(fp32_bytes)
+            cmd = [sys.executable, "-m", "hookcam.effects.anime.quantize", str(src), styl.info.sha256,
+                   str(styl.size), str(cache), styl.crop, str(threads or 0)]
+            styl.quant_proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                               preexec_fn=lambda: os.nice(10))
+            styl.quant_proc.wait()
+            src.unlink(missing_ok=True)
+        report = json.loads(report_path.read_text())
         styl.quant_report = report
-        if path is not None:
-            styl.use(OnnxGenerator(path, threads), "gan-int8")
+        if report.get("ok") and model_path.exists():
+            styl.use(OnnxGenerator(model_path, threads), "gan-int8")
     except Exception as e:  # noqa: BLE001 - int8 is only a speed-up; fp32 keeps running
         styl.quant_report = {"ok": False, "error": str(e).splitlines()[0] if str(e) else type(e).__name__}
-
-
-def _lower_priority(n: int) -> None:
-    import os
-
-    try:  # Linux: niceness is per thread, and threads created from here inherit it
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), n)
-    except (AttributeError, OSError):
-        pass

@@ -80,7 +80,7 @@ class StyleWorker:
                 if len(self.times_ms) > 2000:
                     del self.times_ms[:1000]
 
-    def close(self, timeout: float = 2.0) -> None:
+    def close(self, timeout: float = 15.0) -> None:
         with self._cv:
             self._stop = True
             self._cv.notify_all()
