@@ -253,6 +253,7 @@ class Pipeline:
         t = self.analyzer.timings
         self.stats.add("detect", t["detect"])
         self.stats.add("analyse", t["analyse"])
+        self.stats.add("analysis", t["detect"] + t["analyse"])  # one whole analysis of a frame
 
     # ---------------------------------------------------------------- output
     def run(self) -> Stats:

@@ -8,7 +8,7 @@ from collections import deque
 
 import numpy as np
 
-STAGES = ("capture", "detect", "analyse", "draw", "send", "latency")
+STAGES = ("capture", "detect", "analyse", "analysis", "draw", "send", "latency")
 
 
 class Stats:
@@ -23,6 +23,8 @@ class Stats:
         self.dropped = 0
         self.lost_frames = 0
         self.started = time.monotonic()
+        self.first_out: float | None = None
+        self.last_out: float | None = None
 
     def add(self, stage: str, seconds: float) -> None:
         with self._lock:
@@ -32,7 +34,11 @@ class Stats:
         with self._lock:
             self.frames_out += 1
             self.lost_frames += lost
-            self._out_times.append(time.monotonic())
+            now = time.monotonic()
+            self._out_times.append(now)
+            if self.first_out is None:
+                self.first_out = now
+            self.last_out = now
 
     def fps(self) -> float:
         """Output frames per second over the last ~4 seconds."""
@@ -45,8 +51,10 @@ class Stats:
         return (len(recent) - 1) / (recent[-1] - recent[0]) if recent[-1] > recent[0] else 0.0
 
     def average_fps(self) -> float:
-        elapsed = time.monotonic() - self.started
-        return self.frames_out / elapsed if elapsed > 0 else 0.0
+        """Output frames per second from the first frame out to the last (start-up excluded)."""
+        if self.frames_out < 2 or self.first_out is None or self.last_out <= self.first_out:
+            return 0.0
+        return (self.frames_out - 1) / (self.last_out - self.first_out)
 
     def summary(self) -> dict[str, dict[str, float]]:
         """{stage: {"median_ms", "p95_ms", "n"}} for the stages that have samples."""

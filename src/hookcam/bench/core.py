@@ -107,9 +107,8 @@ def _mini_xception():
 
 
 def result(stats: Stats) -> dict:
-    elapsed = time.monotonic() - stats.started
     return {
-        "fps": round(stats.frames_out / elapsed, 2) if elapsed > 0 else 0.0,
+        "fps": round(stats.average_fps(), 2),
         "frames": stats.frames_out,
         "stages": {k: {"median_ms": round(v["median_ms"], 2), "p95_ms": round(v["p95_ms"], 2)}
                    for k, v in stats.summary().items()},

@@ -13,9 +13,10 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-# Side of the square we hand to MediaPipe. The model itself runs at 192x192; twice that keeps
-# MediaPipe's own resize sharp while making the letterbox copy cheap for 720p/1080p frames.
-_LETTERBOX = 384
+# Side of the square we hand to MediaPipe (the model itself runs at 192x192). Measured on the
+# hand-labelled VOC faces and 720p clips: 256 finds the same faces as 384 (43/43, 0 false, 1/15
+# negatives) in about 30% less time; 224 and 192 lose a VOC face.
+_LETTERBOX = 256
 
 
 @dataclass

@@ -51,10 +51,14 @@ class GanStylizer:
         self.kind = "gan-fp32"
         self.quant_report: dict | None = None
         self.quant_proc = None  # the child process making the int8 model, while it runs
+        self.quant_tmp: Path | None = None
 
     def close(self) -> None:
         if self.quant_proc is not None and self.quant_proc.poll() is None:
             self.quant_proc.terminate()
+            self.quant_proc.wait(5)
+            if self.quant_tmp is not None:
+                self.quant_tmp.unlink(missing_ok=True)
 
     def use(self, generator: OnnxGenerator, kind: str) -> None:
         self.generator, self.kind = generator, kind
@@ -167,6 +171,7 @@ def _quantize_later(styl: GanStylizer, fp32_bytes: bytes, cache: Path, threads: 
             src.write_bytes(fp32_bytes)
             cmd = [sys.executable, "-m", "hookcam.effects.anime.quantize", str(src), styl.info.sha256,
                    str(styl.size), str(cache), styl.crop, str(threads or 0)]
+            styl.quant_tmp = src
             styl.quant_proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                                preexec_fn=lambda: os.nice(10))
             styl.quant_proc.wait()
