@@ -53,7 +53,9 @@ def _process(stylizer, job: _Job) -> np.ndarray:
 
 class AnimeEffect:
     name = "anime"
-    needs: frozenset[str] = frozenset({"landmarks"})
+    # The detector's eye and mouth keypoints place the crop well enough; the 478-point
+    # landmarker would take most of a core at 30 fps from the GAN worker.
+    needs: frozenset[str] = frozenset()
 
     def __init__(self, settings, store=None, *, quantize: bool = True, threads: int | None = None,
                  cache_dir: Path | None = None):
