@@ -101,3 +101,11 @@ def test_unknown_effect_is_refused():
     with pytest.raises(HookcamError):
         make_settings(effect="sparkles")
     assert user_lines("INFO: Created TensorFlow Lite XNNPACK\nhookcam: x") == ["hookcam: x"]
+
+
+def test_bundled_expression_model_matches_its_registry_entry():
+    """Retraining the model without updating the registry's sha256/size fails here."""
+    from hookcam.analysis.expression import default_model_path
+    from hookcam.models import ModelStore
+
+    assert ModelStore(cache_dir=None).path("expression") == default_model_path()

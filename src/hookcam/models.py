@@ -142,14 +142,13 @@ _SPECS = [
     ModelSpec(
         name="expression",
         file="expression.onnx",
-        # Ours, trained by training/ and shipped in the package; it is being retrained, so its
-        # hash is not pinned here: the wheel's RECORD covers it (verified at build). Pin it
-        # (sha256 + size) once the model is final and `path()` will check it like any other.
-        sha256="",
-        size=0,
-        licence="MIT (hookcam's own model)",
+        # Ours, trained by training/ and shipped in the package. Retraining? Update both values.
+        sha256="011f6dfb2524d5babb1a1c9f80c7d223c0e023872a661e2115eb51e84ab2534e",
+        size=1774694,
+        licence="MIT (hookcam's own model; trained on FER2013 and SMILEsmileD, research-use data)",
         url=None,
-        input_spec="face crop; see training/ for the exact input",
+        input_spec="float32 (N, 1, 48, 48) grey 0..255 from hookcam.analysis.align.face_crop -> "
+        "(N, 8): 7 emotion probabilities, then the smile probability",
         description="hookcam's own expression / smile classifier (trained in training/)",
         bundled="hookcam package",
         package_path="hookcam/assets/models/expression.onnx",
