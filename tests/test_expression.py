@@ -82,10 +82,10 @@ def test_smilesmiled(model):
     assert sum(right) >= 42, [p.name for (p, _), r in zip(items, right) if not r]
 
 
-# sad and anger fail with the current model (FER2013 PrivateTest 48.8%: the training copy of
-# FER2013 is blurred, see training/MODEL_CARD.md). Not strict: they start passing, unmarked,
-# once a better model is committed; remove the marks then.
-_WEAK = pytest.mark.xfail(reason="emotion model below target (MODEL_CARD.md)", strict=False)
+# sad and anger fail with the current model (FER2013 PrivateTest 48.9%: the training copy of
+# FER2013 is blurred, see training/MODEL_CARD.md). Strict: a model that gets them right makes
+# these "unexpectedly pass" and fail the run, so the marks are removed with the better model.
+_WEAK = pytest.mark.xfail(reason="emotion model below target (MODEL_CARD.md)", strict=True)
 
 
 @pytest.mark.parametrize("name,label", [("emotion_happy.png", "happy"),
