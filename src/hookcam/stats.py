@@ -67,6 +67,16 @@ class Stats:
         }
 
     def overlay_lines(self) -> list[str]:
+        """The on-screen figures, recomputed at most twice a second (not on every frame)."""
+        now = time.monotonic()
+        cached = getattr(self, "_overlay", None)
+        if cached is not None and now - cached[0] < 0.5:
+            return cached[1]
+        lines = self._overlay_lines()
+        self._overlay = (now, lines)
+        return lines
+
+    def _overlay_lines(self) -> list[str]:
         s = self.summary()
         parts = [f"{k} {s[k]['median_ms']:.1f}" for k in ("detect", "analyse", "draw", "send") if k in s]
         return [f"{self.fps():.1f} fps  dropped {self.dropped}", "ms: " + "  ".join(parts)]
