@@ -84,7 +84,7 @@ class Stats:
     def report(self) -> str:
         s = self.summary()
         lines = [f"hookcam: {self.frames_out} frames out in {time.monotonic() - self.started:.1f} s "
-                 f"({self.average_fps():.1f} fps), dropped {self.dropped}"
+                 f"({self.average_fps():.1f} fps once running), dropped {self.dropped}"
                  + (f", {self.lost_frames} 'camera lost' frames" if self.lost_frames else "")]
         for k in STAGES:
             if k in s:
