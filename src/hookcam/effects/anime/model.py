@@ -16,7 +16,9 @@ import numpy as np
 
 # Registry names -> the input side that keeps each model's look (see docs/anime_astronaut.png).
 KNOWN_MODELS: dict[str, dict] = {
-    "anime_jp_face": {"size": 384, "crop": "tight"},
+    # 320: the smallest size whose eyes survive on the tight crop (256 and 288 smudge an eye on
+    # a three-quarter face; checked on the contact sheet), 1.4x faster than 384.
+    "anime_jp_face": {"size": 320, "crop": "tight"},
     "anime_tiny_cute": {"size": 256, "crop": "loose"},
 }
 DEFAULT_MODEL = "anime_jp_face"
