@@ -49,6 +49,14 @@ class CliResult:
     stderr: str
 
 
+def decode_video(path) -> list[np.ndarray]:
+    """Every frame of a video file, 8-bit BGR (PyAV)."""
+    import av
+
+    with av.open(str(path)) as c:
+        return [f.to_ndarray(format="bgr24") for f in c.decode(video=0)]
+
+
 def run_cli(*args, timeout: float = 180, env: dict | None = None, cwd=None) -> CliResult:
     """Run `python -m hookcam ARGS` as a user would, in a fresh process."""
     full_env = {**os.environ, **(env or {})}

@@ -3,17 +3,12 @@ own worker) and to an MP4 (file to file, every frame stylised in step)."""
 
 from __future__ import annotations
 
-import av
 import cv2
 import numpy as np
 from conftest import MODELS, run_cli
+from conftest import decode_video as decode
 
 CLIP = "video/lp_d0.mp4"  # 512x512, one frontal face on a green screen, 78 frames
-
-
-def decode(path):
-    with av.open(str(path)) as c:
-        return [f.to_ndarray(format="bgr24") for f in c.decode(video=0)]
 
 
 def face_and_background_change(out, src, box):

@@ -13,14 +13,10 @@ import av
 import cv2
 import numpy as np
 import pytest
+from conftest import decode_video as decode
 from conftest import run_cli, user_lines
 
 CLIP = "video/lp_d0.mp4"  # 512x512, 25 fps, 78 frames: neutral -> broad smile -> neutral
-
-
-def decode(path) -> list[np.ndarray]:
-    with av.open(str(path)) as c:
-        return [f.to_ndarray(format="bgr24") for f in c.decode(video=0)]
 
 
 def sticker_fraction(out: np.ndarray, src: np.ndarray) -> float:

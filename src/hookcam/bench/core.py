@@ -26,12 +26,9 @@ def pipeline_scenario(input_path: str, frames: int, effect: str, model_dir=None,
                              max_frames=frames, loop=True, realtime=paced, model_dir=model_dir,
                              control=False, **extra)
     source = VideoSource(input_path, loop=True)
-    store = None
-    if effect == "anime" or model_dir:
-        from hookcam.models import ModelStore
+    from hookcam.models import ModelStore
 
-        store = ModelStore(model_dir)
-    pipe = Pipeline(settings, source, [NullSink()], store=store, lockstep=False)
+    pipe = Pipeline(settings, source, [NullSink()], store=ModelStore(model_dir), lockstep=False)
     worker = getattr(pipe.effect, "worker", None)
     n0 = 0
     if worker is not None:  # anime: start the clock once the generator is loaded
@@ -73,7 +70,7 @@ def original_scenario(input_path: str, frames: int, emotion: bool = False) -> di
                 else:
                     smiling.append(len(smile_cascade.detectMultiScale(roi, 1.8, 20)) > 0)
             t3 = time.perf_counter()
-            for (x, y, w, h), s in zip(faces, smiling):
+            for (x, y, w, _h), s in zip(faces, smiling):
                 if s:
                     cv2.circle(img, (int(x + w), int(y)), int(w // 4), (0, 255, 255), -1)
             t4 = time.perf_counter()

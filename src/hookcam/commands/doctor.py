@@ -148,10 +148,8 @@ def check_models(r: Report, model_dir) -> None:
         r.ok("expression model (ours, bundled) loads")
     except Exception as e:
         r.fail(f"expression model does not load: {e}", "reinstall hookcam: pip install --force-reinstall hookcam")
-    try:
-        from hookcam.models import MISSING, PRESENT, ModelStore
-    except ImportError:
-        return
+    from hookcam.models import MISSING, PRESENT, ModelStore
+
     for spec, path, state in ModelStore(model_dir).status():
         if spec.bundled:
             continue

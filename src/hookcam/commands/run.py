@@ -108,11 +108,12 @@ def main(args) -> int:
 def run(settings: Settings, *, on_pipeline=None):
     """Open everything the settings name, run until the input ends, Ctrl-C or SIGTERM."""
     from hookcam.effects import make_effect
+    from hookcam.models import ModelStore
     from hookcam.pipeline import Pipeline
     from hookcam.sinks import open_sink, resolve_auto
     from hookcam.sources import open_source
 
-    store = _store(settings)
+    store = ModelStore(settings.model_dir)
     effect = make_effect(settings, store)  # a bad sticker pack fails before the camera opens
     source = open_source(settings.input, settings.size, settings.fps, settings.loop)
     sinks = []
@@ -147,14 +148,6 @@ def run(settings: Settings, *, on_pipeline=None):
                 except Exception:
                     pass
         raise
-
-
-def _store(settings: Settings):
-    try:
-        from hookcam.models import ModelStore
-    except ImportError:
-        return None
-    return ModelStore(settings.model_dir)
 
 
 class _signals:

@@ -198,10 +198,8 @@ def face_json(f) -> dict:
 
 
 def anime_models() -> list[str]:
-    try:
-        from hookcam.models import REGISTRY
-    except ImportError:
-        return []
+    from hookcam.models import REGISTRY
+
     return [name for name in REGISTRY if name.startswith("anime")]
 
 

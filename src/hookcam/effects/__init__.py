@@ -17,15 +17,11 @@ def make_effect(settings, store=None) -> Effect:
 
         return SmileEffect(settings.stickers)
     if name == "emotion":
-        try:
-            from hookcam.effects.emotion import EmotionEffect
-        except ImportError:
-            raise HookcamError("emotion mode is not yet available in this version") from None
+        from hookcam.effects.emotion import EmotionEffect
+
         return EmotionEffect(settings)
     if name == "anime":
-        try:
-            from hookcam.effects.anime import AnimeEffect
-        except ImportError:
-            raise HookcamError("anime mode is not yet available in this version") from None
+        from hookcam.effects.anime import AnimeEffect
+
         return AnimeEffect(settings, store)
     raise HookcamError(f"unknown effect {name!r}: use none, smile, emotion or anime")
