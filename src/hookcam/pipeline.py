@@ -237,10 +237,15 @@ class Pipeline:
         self._lost_since = None
 
     def _analysis_loop(self) -> None:
+        next_at = 0.0
         while not self._stop.is_set():
+            hz = getattr(self.effect, "analysis_hz", None)
+            if hz and (wait := next_at - time.monotonic()) > 0:
+                self._stop.wait(wait)  # leave the CPU to the effect's worker (anime)
             frame = self._to_analyse.get(0.2)
             if frame is None or frame is EOS:
                 continue
+            next_at = time.monotonic() + 1.0 / hz if hz else 0.0
             self._analyse(frame)
 
     def _analyse(self, frame: Frame) -> None:

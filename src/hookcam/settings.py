@@ -53,6 +53,8 @@ class Settings(BaseModel):
     # Filled in by later modes; kept here so the one settings object stays the single source.
     anime_model: str | None = None
     anime_scope: Literal["face", "frame"] = "face"
+    anime_runtime: Literal["auto", "openvino", "onnxruntime"] = Field(
+        "auto", description="what runs the anime GAN: auto = OpenVINO when installed, else ONNX Runtime")
     pip: bool = False
     label: bool = True
     # Live control (control page + JSON API), and idling while no app reads the virtual camera.

@@ -6,7 +6,8 @@ published architectures in torch (a bench-only extra, never imported at run time
   ugatit      U-GAT-IT ResnetGenerator (ngf=64, n_blocks=4, light=False: CAM + AdaILN/ILN,
               the full FC gamma/beta head), 256x256, synchronous on every frame.
   animeganv2  AnimeGANv2 generator (face_paint_512 architecture), 512x512, synchronous.
-Ours: the output loop simulated unpaced: decode, detect (FaceDetector) every frame, apply.
+Ours: the real pipeline (capture, analysis and output threads, the GAN in its worker), paced at
+the clip's frame rate as a camera delivers it; the int8 cache is filled first.
 """
 
 from __future__ import annotations
@@ -49,73 +50,31 @@ def _faces(det, img):
 # ------------------------------------------------------------------------------ ours
 
 
-def ours(path: str, frames: int, model: str, store, cache_dir: Path) -> dict:
-    from hookcam.effects.anime import AnimeEffect
-    from hookcam.faces.detect import FaceDetector
-    from hookcam.settings import make_settings
+def ours(path: str, frames: int, model: str, model_dir) -> dict:
+    """Our real pipeline, paced at the clip's rate as a camera delivers it, anime on."""
+    from hookcam.bench.core import pipeline_scenario
 
-    effect = AnimeEffect(make_settings(effect="anime", anime_model=model), store, cache_dir=cache_dir)
-    effect.wait_ready(120)
-    det = FaceDetector()
-    # Warm up: until the first stylised face is on screen (and int8 is in, if cached).
-    for img, _ in _frames(path, 60):
-        effect.apply(img, _faces(det, img))
-        if effect.worker.count:
-            break
-    stages: dict[str, list[float]] = {"decode": [], "detect": [], "apply": [], "latency": []}
-    n0, times0 = effect.worker.count, len(effect.worker.times_ms)
-    t_start = time.perf_counter()
-    for img, dec_ms in _frames(path, frames):
-        t0 = time.perf_counter()
-        faces = _faces(det, img)
-        t1 = time.perf_counter()
-        effect.apply(img, faces)
-        t2 = time.perf_counter()
-        stages["decode"].append(dec_ms)
-        stages["detect"].append((t1 - t0) * 1000)
-        stages["apply"].append((t2 - t1) * 1000)
-        stages["latency"].append(dec_ms + (t2 - t0) * 1000)
-    wall = time.perf_counter() - t_start
-    styl = effect.stylizer
-    stages["stylize"] = effect.worker.times_ms[times0:]
-    done = effect.worker.count - n0
-    effect.close()
-    det.close()
-    return {
-        "fps": round(frames / wall, 2),
-        "stylized_per_s": round(done / wall, 2),
-        "backend": styl.kind,
-        "size": getattr(styl, "size", None),
-        "stages": {k: _stats(v) for k, v in stages.items()},
-    }
+    return pipeline_scenario(path, frames, "anime", model_dir, paced=True, anime_model=model)
 
 
-def int8_vs_fp32(model: str, store, cache_dir: Path, reps: int = 6) -> dict:
+def int8_vs_fp32(model: str, store, cache_dir: Path, reps: int = 6, runtime: str = "auto") -> dict:
     """Model call alone, fp32 and int8 interleaved (fair on a noisy machine), plus the look check."""
     from hookcam.effects.anime.calib import augmented_crops
-    from hookcam.effects.anime.model import OnnxGenerator, load_fp32_model_bytes
-    from hookcam.effects.anime.quantize import quantize_int8
+    from hookcam.effects.anime.model import load_fp32_model_bytes, make_generator
+    from hookcam.effects.anime.quantize import cache_paths, quantize_int8, time_both
     from hookcam.effects.anime.stylizer import resolve_model
 
     info = resolve_model(model, store)
     data = load_fp32_model_bytes(info.path)
-    q, report = quantize_int8(data, info.sha256, info.size, cache_dir, info.crop)
-    out = {"size": info.size, "psnr_db": round(report.get("psnr", 0), 2),
-           "ssim": round(report.get("ssim", 0), 3), "int8_kept": q is not None}
-    if q is None:
+    _, report = quantize_int8(data, info.sha256, info.size, cache_dir, info.crop, runtime=runtime)
+    out = {"size": info.size, "runtime": report.get("runtime"), "psnr_db": round(report.get("psnr", 0), 2),
+           "ssim": round(report.get("ssim", 0), 3), "int8_kept": bool(report.get("ok"))}
+    q = cache_paths(cache_dir, info.sha256, info.size, report["runtime"])[0]
+    if not report.get("ok") or not q.exists():
         return out
     crop = cv2.cvtColor(augmented_crops(info.size, 1, info.crop)[0], cv2.COLOR_BGR2RGB)
-    gens = {"fp32": OnnxGenerator(data), "int8": OnnxGenerator(q)}
-    times: dict[str, list[float]] = {k: [] for k in gens}
-    for g in gens.values():
-        g(crop)
-    for _ in range(reps):
-        for k, g in gens.items():
-            t0 = time.perf_counter()
-            g(crop)
-            times[k].append((time.perf_counter() - t0) * 1000)
-    f, i = np.median(times["fp32"]), np.median(times["int8"])
-    out.update(fp32_ms=round(float(f), 1), int8_ms=round(float(i), 1), speedup=round(float(f / i), 2))
+    f, i = time_both(make_generator(data, runtime=runtime), make_generator(q, runtime=runtime), crop, reps)
+    out.update(fp32_ms=round(f, 1), int8_ms=round(i, 1), speedup=round(f / i, 2), int8_used=bool(report.get("use")))
     return out
 
 
@@ -338,7 +297,7 @@ def run(input_path: str, frames: int, model_dir: str | None) -> dict[str, dict]:
     out: dict[str, dict] = {}
     for key, model in (("anime-jp_face", "anime_jp_face"), ("anime-tiny_cute", "anime_tiny_cute")):
         q = int8_vs_fp32(model, store, cache)  # also fills the int8 cache the effect then uses
-        out[key] = ours(input_path, frames, model, store, cache)
+        out[key] = ours(input_path, frames, model, model_dir)
         out[key]["int8_vs_fp32"] = q
     nb = min(frames, BASELINE_FRAMES)
     out["ugatit"] = baseline(input_path, nb, "ugatit")

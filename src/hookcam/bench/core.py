@@ -41,6 +41,11 @@ def pipeline_scenario(input_path: str, frames: int, effect: str, model_dir=None,
         elapsed = time.monotonic() - stats.started
         out["stylized_per_s"] = round((worker.count - n0) / elapsed, 2) if elapsed > 0 else 0.0
         out["model"] = getattr(worker.stylizer, "kind", None)
+        out["runtime"] = getattr(worker.stylizer, "runtime", None)
+        out["size"] = getattr(worker.stylizer, "size", None)
+        xs = worker.times_ms[-max(1, worker.count - n0):]
+        out["stages"]["stylize"] = {"median_ms": round(float(np.median(xs)), 2),
+                                    "p95_ms": round(float(np.percentile(xs, 95)), 2)} if xs else {}
     return out
 
 

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 CORE = ("passthrough", "smile", "original")
-OPTIONAL = ("smile-paced", "emotion", "original-emotion", "anime", "anime-paced")
+OPTIONAL = ("smile-paced", "emotion", "original-emotion", "anime")
 
 
 def add_parser(sub) -> None:
@@ -55,10 +55,6 @@ def main(args) -> int:
                 continue
         elif name == "smile-paced":  # at the clip's own rate, as a 30 fps camera delivers it
             res = {name: core.pipeline_scenario(str(path), args.frames, "smile", args.model_dir, paced=True)}
-        elif name == "anime-paced":  # the real pipeline at the clip's rate, JP_face and tiny_Cute
-            res = {f"anime-paced-{m.split('_', 1)[1]}": core.pipeline_scenario(
-                str(path), args.frames, "anime", args.model_dir, paced=True, anime_model=m)
-                for m in ("anime_jp_face", "anime_tiny_cute")}
         elif name == "anime":
             from hookcam.bench import anime
 

@@ -50,6 +50,8 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model-dir", metavar="DIR", help="folder with ready model files (or HOOKCAM_MODEL_DIR)")
     p.add_argument("--anime-model", metavar="NAME_OR_PATH", help="anime generator: registry name or .onnx path")
     p.add_argument("--anime-scope", choices=("face", "frame"), help="stylise the face or the whole frame")
+    p.add_argument("--anime-runtime", choices=("auto", "openvino", "onnxruntime"),
+                   help="what runs the anime GAN (default auto: OpenVINO when installed)")
     p.add_argument("--pip", action="store_true", default=None, help="anime mode: small real face in a corner")
     p.add_argument("--control", action=argparse.BooleanOptionalAction, default=None,
                    help="serve the control page and JSON API (default: on)")
@@ -88,7 +90,7 @@ def settings_from_args(args) -> Settings:
         max_frames=args.max_frames, loop=args.loop, realtime=args.realtime, show_fps=args.show_fps,
         stickers=args.stickers, max_faces=args.max_faces, smile_on=args.smile_on,
         smile_off=args.smile_off, model_dir=args.model_dir, anime_model=args.anime_model,
-        anime_scope=args.anime_scope, pip=args.pip, control=args.control,
+        anime_scope=args.anime_scope, anime_runtime=args.anime_runtime, pip=args.pip, control=args.control,
         control_host=args.control_host, control_port=args.control_port, always_on=args.always_on,
     )
     # The config file (~/.config/hookcam/config.toml or $HOOKCAM_CONFIG) sits under the flags.

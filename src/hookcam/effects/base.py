@@ -20,6 +20,10 @@ class Effect(Protocol):
     An effect with a worker may have a `sync` attribute: the pipeline sets it to True when it
     processes a file frame by frame in step (file to file), and the effect then computes inline
     so every frame gets its own result.
+
+    An effect whose worker needs the CPU more than the faces need fresh detections may have an
+    `analysis_hz` attribute: live, the pipeline then analyses at most that often (the tracker
+    still moves each face box to every output frame's time).
     """
 
     name: str

@@ -1,7 +1,9 @@
 """Static int8 (QDQ) quantisation of a generator, calibrated on augmented astronaut crops,
-checked against fp32 (PSNR/SSIM) and cached in the user cache dir (key: model sha256 + size).
+checked against fp32 (PSNR/SSIM), timed against fp32 on the runtime that will run it, and
+cached in the user cache dir (key: model sha256 + size; the report also by runtime).
 
-Done once, in the background; until it is ready (or if it fails the look check) fp32 runs.
+Done once, in the background; until it is ready, or if it fails the look check, or if it is
+not faster (ONNX Runtime's QDQ tiny_Cute is not), fp32 runs.
 """
 
 from __future__ import annotations
@@ -20,15 +22,18 @@ from hookcam.effects.anime.calib import augmented_crops
 # 21.5 dB / SSIM 0.83 (tiny_Cute: 28 dB / 0.96). A broken quantisation gives < 15 dB / < 0.5.
 MIN_PSNR = 20.0
 MIN_SSIM = 0.78
-VERSION = 2  # bump when calibration or thresholds change: old cache entries are ignored
+VERSION = 3  # bump when calibration or thresholds change: old cache entries are ignored
 CALIB_CROPS = 24
 CHECK_CROPS = 6
+TIMING_REPS = 5
+MIN_SPEEDUP = 1.05  # int8 must beat fp32 by this much to be used
 PER_CHANNEL = False  # per-channel gave the same look here; it needs opset >= 13 (_opset13)
 
 
-def cache_paths(cache_dir: Path, sha256: str, size: int) -> tuple[Path, Path]:
+def cache_paths(cache_dir: Path, sha256: str, size: int, runtime: str) -> tuple[Path, Path]:
+    """(int8 model, report for `runtime`)."""
     base = cache_dir / "anime" / f"{sha256[:16]}-{size}-v{VERSION}"
-    return base.with_name(base.name + "-int8.onnx"), base.with_name(base.name + "-int8.json")
+    return base.with_name(base.name + "-int8.onnx"), base.with_name(base.name + f"-{runtime}.json")
 
 
 def look_check(fp32, int8, crops: list[np.ndarray]) -> dict:
@@ -43,22 +48,65 @@ def look_check(fp32, int8, crops: list[np.ndarray]) -> dict:
     return {"psnr": float(np.mean(ps)), "ssim": float(np.mean(ss))}
 
 
-def quantize_int8(fp32_bytes: bytes, sha256: str, size: int, cache_dir: Path, crop: str = "tight",
-                  threads: int | None = None) -> tuple[Path | None, dict]:
-    """The cached int8 model for (sha256, size) -> (path or None if it failed the check, report)."""
-    from hookcam.effects.anime.model import OnnxGenerator
+def time_both(fp32, int8, crop: np.ndarray, reps: int = TIMING_REPS) -> tuple[float, float]:
+    """Median ms of each generator on `crop`, interleaved (fair on a busy machine)."""
+    import time
 
-    model_path, report_path = cache_paths(cache_dir, sha256, size)
+    times: tuple[list[float], list[float]] = ([], [])
+    for g in (fp32, int8):
+        g(crop)
+    for _ in range(reps):
+        for g, ts in zip((fp32, int8), times):
+            t0 = time.perf_counter()
+            g(crop)
+            ts.append((time.perf_counter() - t0) * 1000)
+    return float(np.median(times[0])), float(np.median(times[1]))
+
+
+def quantize_int8(fp32_bytes: bytes, sha256: str, size: int, cache_dir: Path, crop: str = "tight",
+                  threads: int | None = None, runtime: str = "auto") -> tuple[Path | None, dict]:
+    """The cached int8 model for (sha256, size) -> (path, or None if fp32 is to stay, report).
+
+    The report says why: `ok` (the look check), `fp32_ms`/`int8_ms`/`speedup` on `runtime`,
+    and `use` (ok and faster)."""
+    from hookcam.effects.anime.model import make_generator, pick_runtime
+
+    runtime = pick_runtime(runtime)
+    model_path, report_path = cache_paths(cache_dir, sha256, size, runtime)
     if report_path.exists():
         try:
             report = json.loads(report_path.read_text())
-            if not report.get("ok"):
+            if not report.get("use"):
                 return None, report
             if model_path.exists():
                 return model_path, report
         except (OSError, ValueError):
             pass
     import cv2
+
+    def rgb_crops(n: int, seed: int) -> list[np.ndarray]:
+        return [cv2.cvtColor(c, cv2.COLOR_BGR2RGB) for c in augmented_crops(size, n, crop, seed=seed)]
+
+    model_path.parent.mkdir(parents=True, exist_ok=True)
+    if not model_path.exists():
+        _quantize_to(fp32_bytes, model_path, rgb_crops(CALIB_CROPS, 1), threads)
+    fp32 = make_generator(fp32_bytes, threads, runtime)
+    int8 = make_generator(model_path, threads, runtime)
+    check = rgb_crops(CHECK_CROPS, 2)
+    report = look_check(fp32, int8, check)
+    fp32_ms, int8_ms = time_both(fp32, int8, check[0])
+    ok = report["psnr"] >= MIN_PSNR and report["ssim"] >= MIN_SSIM
+    report.update(ok=ok, min_psnr=MIN_PSNR, min_ssim=MIN_SSIM, size=size, sha256=sha256, runtime=runtime,
+                  fp32_ms=round(fp32_ms, 1), int8_ms=round(int8_ms, 1), speedup=round(fp32_ms / int8_ms, 2))
+    report["use"] = ok and report["speedup"] >= MIN_SPEEDUP
+    tmp = report_path.with_name(report_path.name + f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(report))
+    os.replace(tmp, report_path)
+    return (model_path if report["use"] else None), report
+
+
+def _quantize_to(fp32_bytes: bytes, target: Path, calib: list[np.ndarray], threads: int | None) -> None:
+    """ONNX Runtime's static QDQ quantisation of the Convs, written atomically to `target`."""
     from onnxruntime.quantization import (
         CalibrationDataReader,
         QuantFormat,
@@ -66,9 +114,9 @@ def quantize_int8(fp32_bytes: bytes, sha256: str, size: int, cache_dir: Path, cr
         quantize_static,
     )
 
-    fp32 = OnnxGenerator(fp32_bytes, threads)
-    calib = [cv2.cvtColor(c, cv2.COLOR_BGR2RGB) for c in augmented_crops(size, CALIB_CROPS, crop, seed=1)]
-    check = [cv2.cvtColor(c, cv2.COLOR_BGR2RGB) for c in augmented_crops(size, CHECK_CROPS, crop, seed=2)]
+    from hookcam.effects.anime.model import OnnxGenerator
+
+    probe = OnnxGenerator(fp32_bytes, threads)  # calibration runs on ONNX Runtime: its layout
 
     class Reader(CalibrationDataReader):
         def __init__(self):
@@ -79,11 +127,10 @@ def quantize_int8(fp32_bytes: bytes, sha256: str, size: int, cache_dir: Path, cr
             if c is None:
                 return None
             x = (c.astype(np.float32) / 127.5 - 1.0)[None]
-            if fp32.nchw:
+            if probe.nchw:
                 x = x.transpose(0, 3, 1, 2)
-            return {fp32.input_name: x}
+            return {probe.input_name: x}
 
-    model_path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / "fp32.onnx"
         src.write_bytes(_opset13(fp32_bytes) if PER_CHANNEL else fp32_bytes)
@@ -97,16 +144,9 @@ def quantize_int8(fp32_bytes: bytes, sha256: str, size: int, cache_dir: Path, cr
             op_types_to_quantize=["Conv"],  # shape subgraphs (Resize scales) must stay exact
             extra_options={"ActivationSymmetric": False, "WeightSymmetric": True},
         )
-        int8 = OnnxGenerator(out, threads)
-        report = look_check(fp32, int8, check)
-        report.update(ok=report["psnr"] >= MIN_PSNR and report["ssim"] >= MIN_SSIM,
-                      min_psnr=MIN_PSNR, min_ssim=MIN_SSIM, size=size, sha256=sha256)
-        if report["ok"]:
-            tmp_target = model_path.with_name(model_path.name + f".{os.getpid()}.tmp")
-            tmp_target.write_bytes(out.read_bytes())
-            os.replace(tmp_target, model_path)
-    report_path.write_text(json.dumps(report))
-    return (model_path if report["ok"] else None), report
+        tmp_target = target.with_name(target.name + f".{os.getpid()}.tmp")
+        tmp_target.write_bytes(out.read_bytes())
+        os.replace(tmp_target, target)
 
 
 def _opset13(fp32_bytes: bytes) -> bytes:
@@ -122,12 +162,12 @@ def _opset13(fp32_bytes: bytes) -> bytes:
 
 
 def main() -> None:
-    """python -m hookcam.effects.anime.quantize FP32 SHA256 SIZE CACHE_DIR CROP THREADS
+    """python -m hookcam.effects.anime.quantize FP32 SHA256 SIZE CACHE_DIR CROP THREADS RUNTIME
     (run by the stylizer in a child process)."""
     import sys
 
-    src, sha, size, cache, crop, threads = sys.argv[1:7]
-    quantize_int8(Path(src).read_bytes(), sha, int(size), Path(cache), crop, int(threads) or None)
+    src, sha, size, cache, crop, threads, runtime = sys.argv[1:8]
+    quantize_int8(Path(src).read_bytes(), sha, int(size), Path(cache), crop, int(threads) or None, runtime)
 
 
 if __name__ == "__main__":

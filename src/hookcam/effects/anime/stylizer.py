@@ -22,6 +22,7 @@ from hookcam.effects.anime.model import (
     OnnxGenerator,
     is_registry_name,
     load_fp32_model_bytes,
+    make_generator,
 )
 from hookcam.errors import ModelError
 from hookcam.models import sha256_file
@@ -44,6 +45,7 @@ class GanStylizer:
 
     def __init__(self, generator: OnnxGenerator, info: GanInfo):
         self.generator = generator
+        self.runtime = generator.runtime  # "openvino" | "onnxruntime"
         self.info = info
         self.size = info.size
         self.crop = info.crop
@@ -112,9 +114,9 @@ def resolve_model(model: str | None, store) -> GanInfo:
     return GanInfo(name, path, sha, size or cfg["size"], cfg["crop"])
 
 
-def load_gan(info: GanInfo, threads: int | None = None) -> tuple[GanStylizer, bytes]:
+def load_gan(info: GanInfo, threads: int | None = None, runtime: str = "auto") -> tuple[GanStylizer, bytes]:
     data = load_fp32_model_bytes(info.path)
-    gen = OnnxGenerator(data, threads)
+    gen = make_generator(data, threads, runtime)
     probe = np.full((info.size, info.size, 3), 128, np.uint8)  # fails now, not mid-stream
     out = gen(probe)
     if out.shape != probe.shape:
@@ -123,12 +125,13 @@ def load_gan(info: GanInfo, threads: int | None = None) -> tuple[GanStylizer, by
 
 
 def load_stylizer(model: str | None, store, *, threads: int | None = None, quantize: bool = True,
-                  cache_dir: Path | None = None):
-    """The stylizer to use; with `quantize`, an int8 model replaces fp32 in the background."""
+                  cache_dir: Path | None = None, runtime: str = "auto"):
+    """The stylizer to use; with `quantize`, an int8 model replaces fp32 in the background
+    (when it looks the same and is faster on this runtime)."""
     info = None
     try:
         info = resolve_model(model, store)
-        styl, fp32_bytes = load_gan(info, threads)
+        styl, fp32_bytes = load_gan(info, threads, runtime)
     except Exception as e:  # noqa: BLE001 - any bad file means the fallback, never a crash
         reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         if info is not None and not isinstance(e, ModelError):  # ONNX's own words: say which file
@@ -138,6 +141,9 @@ def load_stylizer(model: str | None, store, *, threads: int | None = None, quant
         hint = "" if "models pull" in reason else f"; get the GAN model with {PULL_HINT}"
         say_once(f"hookcam: anime: {reason}: using the classical cartoon filter instead{hint}")
         return ClassicalStylizer()
+    if runtime == "openvino" and styl.runtime != "openvino":
+        say_once("hookcam: anime: OpenVINO is not installed (`pip install openvino`): "
+                 "running the GAN on ONNX Runtime")
     if quantize:
         cache = cache_dir or _cache_dir(store)
         threading.Thread(target=_quantize_later, args=(styl, fp32_bytes, cache, threads),
@@ -163,14 +169,14 @@ def _quantize_later(styl: GanStylizer, fp32_bytes: bytes, cache: Path, threads: 
 
     from hookcam.effects.anime.quantize import cache_paths
 
-    model_path, report_path = cache_paths(cache, styl.info.sha256, styl.size)
+    model_path, report_path = cache_paths(cache, styl.info.sha256, styl.size, styl.runtime)
     try:
         if not report_path.exists():
             model_path.parent.mkdir(parents=True, exist_ok=True)
             src = model_path.with_name(model_path.name + ".fp32.tmp")
             src.write_bytes(fp32_bytes)
             cmd = [sys.executable, "-m", "hookcam.effects.anime.quantize", str(src), styl.info.sha256,
-                   str(styl.size), str(cache), styl.crop, str(threads or 0)]
+                   str(styl.size), str(cache), styl.crop, str(threads or 0), styl.runtime]
             styl.quant_tmp = src
             styl.quant_proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                                preexec_fn=lambda: os.nice(10))
@@ -178,7 +184,7 @@ def _quantize_later(styl: GanStylizer, fp32_bytes: bytes, cache: Path, threads: 
             src.unlink(missing_ok=True)
         report = json.loads(report_path.read_text())
         styl.quant_report = report
-        if report.get("ok") and model_path.exists():
-            styl.use(OnnxGenerator(model_path, threads), "gan-int8")
+        if report.get("use") and model_path.exists():
+            styl.use(make_generator(model_path, threads, styl.runtime), "gan-int8")
     except Exception as e:  # noqa: BLE001 - int8 is only a speed-up; fp32 keeps running
         styl.quant_report = {"ok": False, "error": str(e).splitlines()[0] if str(e) else type(e).__name__}

@@ -1,0 +1,124 @@
+"""What makes the anime GAN fast, checked on the real models: the graph clean-up keeps the
+look, OpenVINO and ONNX Runtime agree, int8 looks like fp32 and is used only when faster."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import onnx
+import pytest
+
+from hookcam.effects.anime.align import crop_face, placement
+from hookcam.effects.anime.blend import ellipse_mask
+from hookcam.effects.anime.graph import fold_reflect_pads
+from hookcam.effects.anime.model import (
+    OnnxGenerator,
+    OpenVinoGenerator,
+    load_fp32_model_bytes,
+    make_generator,
+)
+from hookcam.effects.anime.quantize import MIN_SPEEDUP, cache_paths, quantize_int8
+from hookcam.settings import make_settings
+
+SHARED = Path(__file__).resolve().parents[1] / ".." / "shared"
+MODELS = SHARED / "models"
+FILES = {"anime_jp_face": ("AnimeGANv3_JP_face_v1.0_fp16.onnx", 320, "tight", 22),
+         "anime_tiny_cute": ("AnimeGANv3_tiny_Cute.onnx", 256, "loose", 28)}
+
+
+@pytest.fixture(scope="module")
+def face_image():
+    from hookcam.faces.detect import FaceDetector
+
+    img = cv2.imread(str(SHARED / "testdata" / "faces" / "insightface" / "rot_0.png"))
+    det = FaceDetector()
+    try:
+        d = det.detect(img)[0]
+    finally:
+        det.close()
+    return img, d
+
+
+def _crop(face_image, size, kind):
+    img, d = face_image
+    return cv2.cvtColor(crop_face(img, placement(d.box, d.keypoints, d.roll, kind), size), cv2.COLOR_BGR2RGB)
+
+
+def _masked_psnr(a, b, mask) -> float:
+    err = ((a.astype(np.float64) - b) ** 2 * mask[..., None]).sum() / (mask.sum() * 3)
+    return 10 * np.log10(255**2 / max(err, 1e-9))
+
+
+@pytest.mark.parametrize("name", list(FILES))
+def test_folding_the_pads_keeps_the_face(name, face_image):
+    file, size, kind, pads = FILES[name]
+    model = onnx.load(str(MODELS / file))
+    n_pads = sum(n.op_type == "Pad" for n in model.graph.node)
+    _, folded = fold_reflect_pads(model)
+    assert folded == n_pads == pads
+    assert not any(n.op_type == "Pad" for n in model.graph.node)
+
+    crop = _crop(face_image, size, kind)
+    plain = OnnxGenerator(load_fp32_model_bytes(MODELS / file, fold=False))(crop)
+    fast = OnnxGenerator(load_fp32_model_bytes(MODELS / file))(crop)
+    mask = ellipse_mask(size, kind)
+    assert _masked_psnr(plain, fast, mask) > 30  # inside the blended face: the same picture
+    assert not np.array_equal(plain, fast)  # (it did change something: the outermost pixels)
+
+
+def test_openvino_and_onnxruntime_give_the_same_picture(face_image):
+    file, size, kind, _ = FILES["anime_tiny_cute"]
+    data = load_fp32_model_bytes(MODELS / file)
+    crop = _crop(face_image, size, kind)
+    ov, ort = make_generator(data, runtime="openvino"), make_generator(data, runtime="onnxruntime")
+    assert isinstance(ov, OpenVinoGenerator) and isinstance(ort, OnnxGenerator)
+    a, b = ov(crop), ort(crop)
+    assert np.abs(a.astype(int) - b).mean() < 1.0
+    # Another shape through the same generator (whole-frame scope): compiled for it, same again.
+    wide = cv2.resize(crop, (320, 192))
+    assert ov(wide).shape == (192, 320, 3)
+    assert np.abs(ov(wide).astype(int) - ort(wide)).mean() < 1.0
+
+
+def test_int8_looks_like_fp32_and_is_used_only_when_faster(tmp_path, face_image):
+    file, size, kind, _ = FILES["anime_tiny_cute"]
+    data = load_fp32_model_bytes(MODELS / file)
+    path, report = quantize_int8(data, "f" * 64, size, tmp_path, kind)
+    assert report["runtime"] == "openvino" and report["ok"]
+    assert report["psnr"] > 30 and report["ssim"] > 0.95  # tiny_Cute int8: the same picture
+    assert report["use"] == (report["speedup"] >= MIN_SPEEDUP)
+    assert (path is not None) == report["use"]
+    model_path, report_path = cache_paths(tmp_path, "f" * 64, size, "openvino")
+    assert model_path.exists() and json.loads(report_path.read_text()) == report
+    crop = _crop(face_image, size, kind)
+    int8 = make_generator(model_path)(crop)
+    assert _masked_psnr(int8, make_generator(data)(crop), ellipse_mask(size, kind)) > 28
+
+    # Cached: the second call only reads the report.
+    stamp = model_path.stat().st_mtime_ns
+    t0 = time.perf_counter()
+    again, report2 = quantize_int8(data, "f" * 64, size, tmp_path, kind)
+    assert time.perf_counter() - t0 < 1.0 and report2 == report and again == path
+    assert model_path.stat().st_mtime_ns == stamp
+    # Another runtime shares the int8 file but times it for itself.
+    _, r_ort = quantize_int8(data, "f" * 64, size, tmp_path, kind, runtime="onnxruntime")
+    assert r_ort["runtime"] == "onnxruntime" and model_path.stat().st_mtime_ns == stamp
+    assert cache_paths(tmp_path, "f" * 64, size, "onnxruntime")[1].exists()
+
+
+@pytest.mark.parametrize("runtime,expected", [("auto", "openvino"), ("onnxruntime", "onnxruntime")])
+def test_the_runtime_setting_picks_what_runs_the_gan(runtime, expected, tmp_path):
+    from hookcam.effects.anime import AnimeEffect
+    from hookcam.models import ModelStore
+
+    s = make_settings(effect="anime", anime_model="anime_tiny_cute", anime_runtime=runtime)
+    effect = AnimeEffect(s, ModelStore(MODELS, cache_dir=tmp_path), quantize=False)
+    try:
+        assert effect.wait_ready(60)
+        assert effect.stylizer.kind == "gan-fp32" and effect.stylizer.runtime == expected
+    finally:
+        effect.close()
