@@ -122,3 +122,25 @@ def test_the_runtime_setting_picks_what_runs_the_gan(runtime, expected, tmp_path
         assert effect.stylizer.kind == "gan-fp32" and effect.stylizer.runtime == expected
     finally:
         effect.close()
+
+
+def test_worker_threads_overlap_and_an_older_result_never_replaces_a_newer_one():
+    from hookcam.effects.anime.worker import StyleWorker
+
+    def process(_, job):
+        time.sleep(job[1])
+        return job[0]
+
+    w = StyleWorker(lambda: object(), process, threads=2)
+    try:
+        assert w.ready.wait(5)
+        w.submit("face", ("frame 1", 0.4))  # slow
+        time.sleep(0.05)  # thread 1 has taken it; thread 2 takes the next one at once
+        w.submit("face", ("frame 2", 0.05))
+        assert w.wait_result("face", 2)
+        seq, out = w.result("face")
+        assert out == "frame 2"
+        time.sleep(0.5)  # frame 1 finishes later: counted, but not shown
+        assert w.result("face") == (seq, "frame 2") and w.count == 2
+    finally:
+        w.close()

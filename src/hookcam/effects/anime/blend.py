@@ -41,24 +41,35 @@ def _seam_weight(size: int, crop: str) -> np.ndarray:
     return w.astype(np.float32)[..., None]
 
 
+@lru_cache(maxsize=8)
+def _ring(size: int, crop: str) -> tuple[np.ndarray, int]:
+    """uint8 mask of the seam ring (where the soft edge is) and its pixel count."""
+    m = ellipse_mask(size, crop)
+    ring = ((m > 0.05) & (m < 0.7)).astype(np.uint8)
+    ring.setflags(write=False)
+    return ring, int(ring.sum())
+
+
 def match_seam(styled: np.ndarray, original: np.ndarray, crop: str = "tight") -> np.ndarray:
     """Match mean/std in Lab of the stylised ring near the mask edge to the original's ring.
 
     The correction is full at the seam and fades to partial inside, so the anime look stays.
     """
     size = styled.shape[0]
-    m = ellipse_mask(size, crop)
-    ring = (m > 0.05) & (m < 0.7)
-    if ring.sum() < 16:
+    ring, n = _ring(size, crop)
+    if n < 16:
         return styled
-    s_lab = cv2.cvtColor(styled, cv2.COLOR_BGR2LAB).astype(np.float32)
-    o_lab = cv2.cvtColor(original, cv2.COLOR_BGR2LAB).astype(np.float32)
-    s_mu, s_sd = s_lab[ring].mean(0), s_lab[ring].std(0) + 1.0
-    o_mu, o_sd = o_lab[ring].mean(0), o_lab[ring].std(0) + 1.0
-    gain = np.clip(o_sd / s_sd, 0.5, 2.0)
-    matched = (s_lab - s_mu) * gain + o_mu
-    out = s_lab + _seam_weight(size, crop) * (matched - s_lab)
-    return cv2.cvtColor(np.clip(out, 0, 255).astype(np.uint8), cv2.COLOR_LAB2BGR)
+    s_lab = cv2.cvtColor(styled, cv2.COLOR_BGR2LAB)
+    s_mu, s_sd = (v.ravel() for v in cv2.meanStdDev(s_lab, mask=ring))
+    o_mu, o_sd = (v.ravel() for v in cv2.meanStdDev(cv2.cvtColor(original, cv2.COLOR_BGR2LAB), mask=ring))
+    gain = np.clip((o_sd + 1.0) / (s_sd + 1.0), 0.5, 2.0)
+    # matched = (s - s_mu) * gain + o_mu, so matched - s = s * (gain - 1) + (o_mu - gain * s_mu)
+    a = (gain - 1.0).astype(np.float32)
+    b = (o_mu - gain * s_mu).astype(np.float32)
+    out = s_lab.astype(np.float32)
+    out += _seam_weight(size, crop) * (out * a + b)
+    np.clip(out, 0, 255, out=out)
+    return cv2.cvtColor(out.astype(np.uint8), cv2.COLOR_LAB2BGR)
 
 
 def paste(frame: np.ndarray, crop: np.ndarray, p: Placement, crop_kind: str = "tight") -> np.ndarray:

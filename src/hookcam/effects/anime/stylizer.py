@@ -43,8 +43,9 @@ def say_once(msg: str) -> None:
 class GanStylizer:
     """BGR crop -> BGR stylised crop through an AnimeGAN generator (int8 swapped in when ready)."""
 
-    def __init__(self, generator: OnnxGenerator, info: GanInfo):
+    def __init__(self, generator: OnnxGenerator, info: GanInfo, streams: int = 1):
         self.generator = generator
+        self.streams = streams  # calls that may run at once (the worker's threads)
         self.runtime = generator.runtime  # "openvino" | "onnxruntime"
         self.info = info
         self.size = info.size
@@ -114,24 +115,25 @@ def resolve_model(model: str | None, store) -> GanInfo:
     return GanInfo(name, path, sha, size or cfg["size"], cfg["crop"])
 
 
-def load_gan(info: GanInfo, threads: int | None = None, runtime: str = "auto") -> tuple[GanStylizer, bytes]:
+def load_gan(info: GanInfo, threads: int | None = None, runtime: str = "auto",
+             streams: int = 1) -> tuple[GanStylizer, bytes]:
     data = load_fp32_model_bytes(info.path)
-    gen = make_generator(data, threads, runtime)
+    gen = make_generator(data, threads, runtime, streams)
     probe = np.full((info.size, info.size, 3), 128, np.uint8)  # fails now, not mid-stream
     out = gen(probe)
     if out.shape != probe.shape:
         raise ModelError(f"{info.path.name} is not an image-to-image generator (output {out.shape})")
-    return GanStylizer(gen, info), data
+    return GanStylizer(gen, info, streams), data
 
 
 def load_stylizer(model: str | None, store, *, threads: int | None = None, quantize: bool = True,
-                  cache_dir: Path | None = None, runtime: str = "auto"):
+                  cache_dir: Path | None = None, runtime: str = "auto", streams: int = 1):
     """The stylizer to use; with `quantize`, an int8 model replaces fp32 in the background
     (when it looks the same and is faster on this runtime)."""
     info = None
     try:
         info = resolve_model(model, store)
-        styl, fp32_bytes = load_gan(info, threads, runtime)
+        styl, fp32_bytes = load_gan(info, threads, runtime, streams)
     except Exception as e:  # noqa: BLE001 - any bad file means the fallback, never a crash
         reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         if info is not None and not isinstance(e, ModelError):  # ONNX's own words: say which file
@@ -185,6 +187,6 @@ def _quantize_later(styl: GanStylizer, fp32_bytes: bytes, cache: Path, threads: 
         report = json.loads(report_path.read_text())
         styl.quant_report = report
         if report.get("use") and model_path.exists():
-            styl.use(make_generator(model_path, threads, styl.runtime), "gan-int8")
+            styl.use(make_generator(model_path, threads, styl.runtime, styl.streams), "gan-int8")
     except Exception as e:  # noqa: BLE001 - int8 is only a speed-up; fp32 keeps running
         styl.quant_report = {"ok": False, "error": str(e).splitlines()[0] if str(e) else type(e).__name__}

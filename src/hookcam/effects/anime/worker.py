@@ -1,7 +1,9 @@
-"""The stylisation thread: takes the newest crop per face, never makes the caller wait.
+"""The stylisation threads: take the newest crop per face, never make the caller wait.
 
-Like backscrub's CalcMask loop: `submit` replaces the pending job for a key (so the worker
-always starts on the newest crop), `result` returns the latest finished output.
+Like backscrub's CalcMask loop: `submit` replaces the pending job for a key (so a thread
+always starts on the newest crop), `result` returns the newest finished output. With more
+than one thread (`threads`), stylisations overlap: thread 1 works on frame n while thread 2
+starts on frame n+1; a result only replaces one made from an older frame.
 """
 
 from __future__ import annotations
@@ -13,34 +15,40 @@ from typing import Any
 
 
 class StyleWorker:
-    def __init__(self, load: Callable[[], Any], process: Callable[[Any, Any], Any], name: str = "anime"):
+    def __init__(self, load: Callable[[], Any], process: Callable[[Any, Any], Any], name: str = "anime",
+                 threads: int = 1):
         self._load = load
         self._process = process
         self._cv = threading.Condition()
-        self._jobs: dict[Hashable, Any] = {}
+        self._jobs: dict[Hashable, tuple[int, Any]] = {}
         self._results: dict[Hashable, tuple[int, Any]] = {}
-        self._last_done: dict[Hashable, float] = {}
+        self._last_start: dict[Hashable, float] = {}
+        self._submitted = 0
         self._stop = False
         self.stylizer: Any = None
         self.ready = threading.Event()
         self.count = 0  # finished stylisations
         self.times_ms: list[float] = []  # per stylisation (kept short)
-        self._thread = threading.Thread(target=self._run, name=f"{name}-worker", daemon=True)
-        self._thread.start()
+        self._threads = [threading.Thread(target=self._run, args=(i,), name=f"{name}-worker-{i}", daemon=True)
+                         for i in range(max(1, threads))]
+        for th in self._threads:
+            th.start()
 
     def submit(self, key: Hashable, job: Any) -> None:
         with self._cv:
-            self._jobs[key] = job
+            self._submitted += 1
+            self._jobs[key] = (self._submitted, job)
             self._cv.notify()
 
     def result(self, key: Hashable) -> tuple[int, Any] | None:
+        """(sequence number of the job it was made from, output), or None."""
         return self._results.get(key)
 
     def forget(self, key: Hashable) -> None:
         with self._cv:
             self._jobs.pop(key, None)
             self._results.pop(key, None)
-            self._last_done.pop(key, None)
+            self._last_start.pop(key, None)
 
     def wait_result(self, key: Hashable, timeout: float) -> bool:
         end = time.monotonic() + timeout
@@ -50,31 +58,36 @@ class StyleWorker:
             time.sleep(0.01)
         return False
 
-    def _run(self) -> None:
-        self.stylizer = self._load()
-        self.ready.set()
-        seq = 0
+    def _run(self, index: int) -> None:
+        if index == 0:
+            try:
+                self.stylizer = self._load()
+            finally:
+                self.ready.set()
+        else:
+            self.ready.wait()
         while True:
             with self._cv:
                 while not self._jobs and not self._stop:
                     self._cv.wait()
                 if self._stop:
                     return
-                # Round robin between faces: the one stylised longest ago goes first.
-                key = min(self._jobs, key=lambda k: self._last_done.get(k, 0.0))
-                job = self._jobs.pop(key)
+                # Round robin between faces: the one started longest ago goes first.
+                key = min(self._jobs, key=lambda k: self._last_start.get(k, 0.0))
+                seq, job = self._jobs.pop(key)
+                self._last_start[key] = time.monotonic()
             t0 = time.perf_counter()
             try:
                 out = self._process(self.stylizer, job)
             except Exception:  # noqa: BLE001 - a bad frame must not kill the worker
                 continue
             dt = (time.perf_counter() - t0) * 1000
-            seq += 1
             with self._cv:
                 if self._stop:
                     return
-                self._results[key] = (seq, out)
-                self._last_done[key] = time.monotonic()
+                old = self._results.get(key)
+                if old is None or old[0] < seq:
+                    self._results[key] = (seq, out)
                 self.count += 1
                 self.times_ms.append(dt)
                 if len(self.times_ms) > 2000:
@@ -84,4 +97,6 @@ class StyleWorker:
         with self._cv:
             self._stop = True
             self._cv.notify_all()
-        self._thread.join(timeout)
+        end = time.monotonic() + timeout
+        for th in self._threads:
+            th.join(max(0.0, end - time.monotonic()))
