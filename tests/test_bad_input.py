@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 
 import pytest
 from conftest import run_cli, user_lines
@@ -36,7 +37,7 @@ def test_video_damaged_in_the_middle_keeps_good_frames(tmp_path, testdata):
     """A file whose index is fine but whose data is cut: the frames before the damage are
     written (file finalised), then one line and a non-zero exit."""
     src = tmp_path / "faststart.mp4"
-    subprocess.run(["python", "-c", f"""
+    subprocess.run([sys.executable, "-c", f"""
 import av
 inp = av.open({str(testdata / 'video/lp_d0.mp4')!r}); out = av.open({str(src)!r}, 'w', options={{'movflags': 'faststart'}})
 s = out.add_stream_from_template(inp.streams.video[0])
