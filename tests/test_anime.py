@@ -264,3 +264,65 @@ def test_no_face_leaves_the_frame_unchanged(tmp_path, detector):
             assert np.array_equal(out, frame)
     finally:
         effect.close()
+
+
+# ---------------------------------------------------------------------------- scope and pip
+
+
+def _settled(effect: AnimeEffect, img: np.ndarray, faces) -> np.ndarray:
+    """Apply until a stylised result is in and faded in, then return one more output."""
+    effect.apply(img.copy(), faces)
+    key = "frame" if effect.scope == "frame" else faces[0].track_id
+    assert effect.worker.wait_result(key, 30)
+    effect.apply(img.copy(), faces)
+    time.sleep(0.25)  # past the cross-fade
+    return effect.apply(img.copy(), faces)
+
+
+def test_frame_scope_stylises_everything(tmp_path, detector):
+    from hookcam.effects.anime.calib import astronaut_bgr
+
+    img = astronaut_bgr()
+    faces = [_face(detector.detect(img)[0])]
+    s = make_settings(effect="anime", anime_model="anime_tiny_cute", anime_scope="frame")
+    effect = AnimeEffect(s, _store(tmp_path), quantize=False)
+    try:
+        assert _wait_stylizer(effect).kind == "gan-fp32"
+        out = _settled(effect, img, faces)
+    finally:
+        effect.close()
+    assert out.shape == img.shape
+    diff = np.abs(out.astype(int) - img).sum(2)
+    h, w = diff.shape
+    # Far from the face too: every corner of the picture is redrawn, not only the face.
+    for corner in (diff[: h // 5, : w // 5], diff[: h // 5, -w // 5 :], diff[-h // 5 :, : w // 5],
+                   diff[-h // 5 :, -w // 5 :]):
+        assert corner.mean() > 8
+    assert _corr(out, img) > 0.8  # the same scene, redrawn
+
+
+@pytest.mark.parametrize("scope", ["face", "frame"])
+def test_pip_shows_the_real_face_in_the_corner(scope, tmp_path, detector):
+    from hookcam.effects.anime.calib import astronaut_bgr
+
+    img = astronaut_bgr()
+    d = detector.detect(img)[0]
+    faces = [_face(d)]
+    s = make_settings(effect="anime", anime_model="anime_tiny_cute", anime_scope=scope, pip=True)
+    effect = AnimeEffect(s, _store(tmp_path), quantize=False)
+    try:
+        styl = _wait_stylizer(effect)
+        out = _settled(effect, img, faces)
+    finally:
+        effect.close()
+    h, w = img.shape[:2]
+    side = min(h, w) // 5
+    m = max(4, side // 16)
+    corner = out[h - side - m : h - m, w - side - m : w - m]
+    kind, size = (styl.crop, styl.size) if scope == "face" else ("loose", 160)
+    real = cv2.resize(crop_face(img, placement(d.box, d.keypoints, d.roll, kind), size), (side, side),
+                      interpolation=cv2.INTER_AREA)
+    assert _corr(corner, real) > 0.99  # the real face (the stylised one: 0.97, mean diff 14)
+    assert np.abs(corner.astype(int) - real).mean() < 6
+    frame_edge = out[h - side - m - 2, w - side - m : w - m]
+    assert (frame_edge > 240).all()  # its white frame

@@ -1,7 +1,7 @@
 """`hookcam anime-sheet`: a contact sheet of the anime looks, to choose a model and size by eye.
 
 One row per input face: the aligned input crop, then each model/setting's output (JP_face
-fp32 / int8 at 384 and 512, tiny_Cute at 256, the classical filter) and the final blend
+fp32 / int8 at 320, 384 and 512, tiny_Cute at 256, the classical filter) and the final blend
 into the frame. With no --input the NASA astronaut (public domain, from scikit-image) is used.
 """
 
@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 
 CELL = 224
+JP_SIZES = (320, 384, 512)  # 320: the default (the smallest that keeps both eyes)
 VIDEO_EXT = {".mp4", ".mov", ".mkv", ".avi", ".webm", ".gif", ".m4v"}
 
 
@@ -27,16 +28,17 @@ def add_parser(subparsers) -> None:
                    help="images or videos (a few frames are taken from each video); default: the astronaut")
     p.add_argument("--frames-per-video", type=int, default=2, help="frames taken from each video (default 2)")
     p.add_argument("--no-int8", action="store_true", help="skip the int8 columns (quantising takes a minute)")
+    p.add_argument("--jp-sizes", default=",".join(map(str, JP_SIZES)), metavar="N,N",
+                   help=f"JP_face input sizes to show, multiples of 8 (default {','.join(map(str, JP_SIZES))})")
     p.set_defaults(func=main)
 
 
-def _columns(no_int8: bool) -> list[tuple[str, str, int, bool]]:
-    cols = [("anime_jp_face", "JP_face fp32 384", 384, False)]
-    if not no_int8:
-        cols.append(("anime_jp_face", "JP_face int8 384", 384, True))
-    cols.append(("anime_jp_face", "JP_face fp32 512", 512, False))
-    if not no_int8:
-        cols.append(("anime_jp_face", "JP_face int8 512", 512, True))
+def _columns(no_int8: bool, jp_sizes: tuple[int, ...] = JP_SIZES) -> list[tuple[str, str, int, bool]]:
+    cols = []
+    for size in jp_sizes:
+        cols.append(("anime_jp_face", f"JP_face fp32 {size}", size, False))
+        if not no_int8:
+            cols.append(("anime_jp_face", f"JP_face int8 {size}", size, True))
     cols.append(("anime_tiny_cute", "tiny_Cute fp32 256", 256, False))
     if not no_int8:
         cols.append(("anime_tiny_cute", "tiny_Cute int8 256", 256, True))
@@ -93,7 +95,8 @@ def _cell(img: np.ndarray | None, text: str) -> np.ndarray:
     return _label(img, text)
 
 
-def build_sheet(inputs, model_dir: str | None, no_int8: bool = False) -> np.ndarray:
+def build_sheet(inputs, model_dir: str | None, no_int8: bool = False,
+                jp_sizes: tuple[int, ...] = JP_SIZES) -> np.ndarray:
     from hookcam.effects.anime.align import crop_face, placement
     from hookcam.effects.anime.blend import match_seam, paste
     from hookcam.effects.anime.classical import cartoon
@@ -105,7 +108,7 @@ def build_sheet(inputs, model_dir: str | None, no_int8: bool = False) -> np.ndar
     from hookcam.models import ModelStore
 
     store = ModelStore(model_dir)
-    cols = _columns(no_int8)
+    cols = _columns(no_int8, jp_sizes)
     stylizers: dict[tuple, GanStylizer | None] = {}
     for name, _, size, int8 in cols:
         try:
@@ -163,7 +166,15 @@ def build_sheet(inputs, model_dir: str | None, no_int8: bool = False) -> np.ndar
 
 
 def main(args) -> int:
-    sheet = build_sheet(load_inputs(args.input, args.frames_per_video), args.model_dir, args.no_int8)
+    try:
+        jp_sizes = tuple(int(v) for v in args.jp_sizes.split(",") if v.strip())
+    except ValueError:
+        jp_sizes = ()
+    if not jp_sizes or any(v < 64 or v > 1024 or v % 8 for v in jp_sizes):
+        print(f"hookcam anime-sheet: --jp-sizes {args.jp_sizes!r}: give sizes 64-1024, multiples of 8, "
+              "e.g. 320,384", file=sys.stderr)
+        return 2
+    sheet = build_sheet(load_inputs(args.input, args.frames_per_video), args.model_dir, args.no_int8, jp_sizes)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     if not cv2.imwrite(str(out), sheet):
