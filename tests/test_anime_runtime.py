@@ -144,3 +144,19 @@ def test_worker_threads_overlap_and_an_older_result_never_replaces_a_newer_one()
         assert w.result("face") == (seq, "frame 2") and w.count == 2
     finally:
         w.close()
+
+
+def test_jp_face_int8_keeps_its_first_and_last_conv_in_fp32_and_passes_the_look_check(tmp_path):
+    file, size, kind, _ = FILES["anime_jp_face"]
+    data = load_fp32_model_bytes(MODELS / file)
+    path, report = quantize_int8(data, "e" * 64, size, tmp_path, kind)
+    assert report["fp32_ends"] and report["ok"] and report["ssim"] >= 0.79, report
+    assert report["use"] == (report["speedup"] >= MIN_SPEEDUP)  # (speed itself: `hookcam bench`)
+    model_path = cache_paths(tmp_path, "e" * 64, size, "openvino")[0]
+    assert (path is None) or path == model_path
+    graph = onnx.load(str(model_path)).graph
+    convs = [n for n in graph.node if n.op_type == "Conv"]
+    producers = {o: n for n in graph.node for o in n.output}
+    quantized = [producers.get(c.input[1]) is not None and producers[c.input[1]].op_type == "DequantizeLinear"
+                 for c in convs]
+    assert not quantized[0] and not quantized[-1] and all(quantized[1:-1])
