@@ -90,6 +90,7 @@ def test_doctor_explains_missing_loopback():
     assert "v4l2loopback is not loaded" in out and "modprobe v4l2loopback" in out
     assert "exclusive_caps=1" in out
     assert "face detector" in out and "expression model" in out
+    assert "anime GAN runtime: OpenVINO" in out
     assert "Traceback" not in r.stderr
 
 
