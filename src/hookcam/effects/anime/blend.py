@@ -38,7 +38,9 @@ def _seam_weight(size: int, crop: str) -> np.ndarray:
     """How much of the colour correction to apply: full at the seam, partial in the middle."""
     core = cv2.GaussianBlur(ellipse_mask(size, crop), (0, 0), 0.08 * size)
     w = 0.75 + 0.25 * (1.0 - np.clip((core - 0.5) * 2.5, 0, 1))
-    return w.astype(np.float32)[..., None]
+    w = np.ascontiguousarray(w, dtype=np.float32)
+    w.setflags(write=False)
+    return w
 
 
 @lru_cache(maxsize=8)
@@ -63,13 +65,13 @@ def match_seam(styled: np.ndarray, original: np.ndarray, crop: str = "tight") ->
     s_mu, s_sd = (v.ravel() for v in cv2.meanStdDev(s_lab, mask=ring))
     o_mu, o_sd = (v.ravel() for v in cv2.meanStdDev(cv2.cvtColor(original, cv2.COLOR_BGR2LAB), mask=ring))
     gain = np.clip((o_sd + 1.0) / (s_sd + 1.0), 0.5, 2.0)
-    # matched = (s - s_mu) * gain + o_mu, so matched - s = s * (gain - 1) + (o_mu - gain * s_mu)
-    a = (gain - 1.0).astype(np.float32)
-    b = (o_mu - gain * s_mu).astype(np.float32)
-    out = s_lab.astype(np.float32)
-    out += _seam_weight(size, crop) * (out * a + b)
-    np.clip(out, 0, 255, out=out)
-    return cv2.cvtColor(out.astype(np.uint8), cv2.COLOR_LAB2BGR)
+    # matched = (s - s_mu) * gain + o_mu: one per-channel affine map (cv2.transform, saturated)
+    m = np.zeros((3, 4), np.float32)
+    m[[0, 1, 2], [0, 1, 2]] = gain
+    m[:, 3] = o_mu - gain * s_mu
+    matched = cv2.transform(s_lab, m)
+    w = _seam_weight(size, crop)
+    return cv2.cvtColor(cv2.blendLinear(matched, s_lab, w, 1.0 - w), cv2.COLOR_LAB2BGR)
 
 
 def paste(frame: np.ndarray, crop: np.ndarray, p: Placement, crop_kind: str = "tight") -> np.ndarray:
