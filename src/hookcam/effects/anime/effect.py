@@ -27,8 +27,9 @@ FADE_S = 0.2  # cross-fade between two stylised results
 SMOOTH = 0.6  # share of the new placement taken each frame (keypoints jitter)
 FORGET_S = 1.0  # a face unseen this long is forgotten
 DEFAULT_MAX_FACES = 1  # the GAN's time is shared between faces: one by default
-STREAMS = 3  # GAN calls side by side, one core each: on 2 busy cores tiny_Cute 17 -> 25 stylised/s
-# (one call on 2 threads stalls whenever capture, detection or output preempts one of them)
+STREAMS = 3  # stylisations in flight. OpenVINO runs at most one stream per core (2 here), one
+# core each; the third keeps a crop prepared so no stream waits for Python's pre/post-processing.
+# On 2 busy cores: tiny_Cute 17 (one call on both cores) -> 22 (2) -> 25 (3) stylised/s.
 
 
 @dataclass

@@ -179,8 +179,9 @@ class OpenVinoGenerator:
     40 ms dynamic, on 2 threads). A crop has one shape, so this compiles once or twice.
 
     With `streams` > 1 the model is compiled for throughput: each calling thread gets its own
-    infer request and the calls run side by side, one core each (on 2 busy cores that beats
-    one call spread over both, whose threads wait for each other whenever one is preempted)."""
+    infer request and the calls run side by side, one core each (OpenVINO makes at most one
+    stream per core; extra calls queue). On 2 busy cores that beats one call spread over both,
+    whose threads wait for each other whenever one is preempted."""
 
     runtime = "openvino"
     MAX_SHAPES = 4
