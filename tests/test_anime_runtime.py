@@ -87,7 +87,11 @@ def test_openvino_and_onnxruntime_give_the_same_picture(face_image):
 def test_int8_looks_like_fp32_and_is_used_only_when_faster(tmp_path, face_image):
     file, size, kind, _ = FILES["anime_tiny_cute"]
     data = load_fp32_model_bytes(MODELS / file)
+    stale = tmp_path / "anime" / f"{'f' * 16}-{size}-v1-int8.onnx"  # left by an older hookcam
+    stale.parent.mkdir(parents=True)
+    stale.write_bytes(b"old")
     path, report = quantize_int8(data, "f" * 64, size, tmp_path, kind)
+    assert not stale.exists() and not list(stale.parent.glob("*.tmp"))
     assert report["runtime"] == "openvino" and report["ok"]
     assert report["psnr"] > 30 and report["ssim"] > 0.95  # tiny_Cute int8: the same picture
     assert report["use"] == (report["speedup"] >= MIN_SPEEDUP)

@@ -95,19 +95,25 @@ def quantize_int8(fp32_bytes: bytes, sha256: str, size: int, cache_dir: Path, cr
     if model_path.exists():  # made for another runtime: check and time it for this one
         report = look_check(fp32, make_generator(model_path, threads, runtime), check)
     else:
+        _forget_old_versions(cache_dir, sha256, size)
         calib = rgb_crops(CALIB_CROPS, 1)
-        _quantize_to(fp32_bytes, model_path, calib, threads)
-        report = look_check(fp32, make_generator(model_path, threads, runtime), check)
+        # Both candidates are made beside the cache entry and the better one moved in, so a run
+        # stopped half way leaves no entry (the next run starts over).
+        best = model_path.with_name(model_path.name + ".all.tmp")
+        _quantize_to(fp32_bytes, best, calib, threads)
+        report = look_check(fp32, make_generator(best, threads, runtime), check)
         if report["ssim"] < GOOD_SSIM:
             # Keep the first conv (raw pixels in) and the last (RGB out) in fp32: JP_face's SSIM
             # goes 0.78 -> 0.80. Only then: on tiny_Cute they are a third of the work.
-            alt = model_path.with_name(model_path.name + ".ends.onnx")
+            alt = model_path.with_name(model_path.name + ".ends.tmp")
             _quantize_to(fp32_bytes, alt, calib, threads, keep_ends=True)
             alt_report = look_check(fp32, make_generator(alt, threads, runtime), check)
             if alt_report["ssim"] > report["ssim"]:
-                os.replace(alt, model_path)
-                report = {**alt_report, "fp32_ends": True}
-            alt.unlink(missing_ok=True)
+                best.unlink(missing_ok=True)
+                best, report = alt, {**alt_report, "fp32_ends": True}
+            else:
+                alt.unlink(missing_ok=True)
+        os.replace(best, model_path)
     int8 = make_generator(model_path, threads, runtime)
     fp32_ms, int8_ms = time_both(fp32, int8, check[0])
     ok = report["psnr"] >= MIN_PSNR and report["ssim"] >= MIN_SSIM
@@ -118,6 +124,14 @@ def quantize_int8(fp32_bytes: bytes, sha256: str, size: int, cache_dir: Path, cr
     tmp.write_text(json.dumps(report))
     os.replace(tmp, report_path)
     return (model_path if report["use"] else None), report
+
+
+def _forget_old_versions(cache_dir: Path, sha256: str, size: int) -> None:
+    """Delete this model's cache entries made by older versions of this code."""
+    current = f"{sha256[:16]}-{size}-v{VERSION}-"
+    for old in (cache_dir / "anime").glob(f"{sha256[:16]}-{size}-v*"):
+        if not old.name.startswith(current):
+            old.unlink(missing_ok=True)
 
 
 def _quantize_to(fp32_bytes: bytes, target: Path, calib: list[np.ndarray], threads: int | None,
