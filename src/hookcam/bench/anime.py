@@ -61,7 +61,7 @@ def int8_vs_fp32(model: str, store, cache_dir: Path, reps: int = 6, runtime: str
     """Model call alone, fp32 and int8 interleaved (fair on a noisy machine), plus the look check."""
     from hookcam.effects.anime.calib import augmented_crops
     from hookcam.effects.anime.model import load_fp32_model_bytes, make_generator
-    from hookcam.effects.anime.quantize import cache_paths, quantize_int8, time_both
+    from hookcam.effects.anime.quantize import checked_int8, quantize_int8, time_both
     from hookcam.effects.anime.stylizer import resolve_model
 
     info = resolve_model(model, store)
@@ -69,8 +69,8 @@ def int8_vs_fp32(model: str, store, cache_dir: Path, reps: int = 6, runtime: str
     _, report = quantize_int8(data, info.sha256, info.size, cache_dir, info.crop, runtime=runtime)
     out = {"size": info.size, "runtime": report.get("runtime"), "psnr_db": round(report.get("psnr", 0), 2),
            "ssim": round(report.get("ssim", 0), 3), "int8_kept": bool(report.get("ok"))}
-    q = cache_paths(cache_dir, info.sha256, info.size, report["runtime"])[0]
-    if not report.get("ok") or not q.exists():
+    q = checked_int8(cache_dir, report)
+    if q is None:
         return out
     crop = cv2.cvtColor(augmented_crops(info.size, 1, info.crop)[0], cv2.COLOR_BGR2RGB)
     f, i = time_both(make_generator(data, runtime=runtime), make_generator(q, runtime=runtime), crop, reps)

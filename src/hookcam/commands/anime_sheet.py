@@ -101,7 +101,7 @@ def build_sheet(inputs, model_dir: str | None, no_int8: bool = False,
     from hookcam.effects.anime.blend import match_seam, paste
     from hookcam.effects.anime.classical import cartoon
     from hookcam.effects.anime.model import load_fp32_model_bytes, make_generator
-    from hookcam.effects.anime.quantize import cache_paths, quantize_int8
+    from hookcam.effects.anime.quantize import checked_int8, quantize_int8
     from hookcam.effects.anime.stylizer import GanStylizer, resolve_model
     from hookcam.errors import ModelError
     from hookcam.faces.detect import FaceDetector
@@ -121,11 +121,11 @@ def build_sheet(inputs, model_dir: str | None, no_int8: bool = False,
         gen = make_generator(data)
         if int8:
             _, report = quantize_int8(data, info.sha256, size, store.cache_dir, info.crop)
-            q = cache_paths(store.cache_dir, info.sha256, size, report["runtime"])[0] if report.get("ok") else None
+            q = checked_int8(store.cache_dir, report)
             print(f"hookcam anime-sheet: {name} int8 {size}: PSNR {report.get('psnr', 0):.1f} dB, "
                   f"SSIM {report.get('ssim', 0):.3f} vs fp32 ({'kept' if q else 'rejected'}), "
                   f"{report.get('speedup', 0):.2f}x fp32's speed on {report.get('runtime')}", file=sys.stderr)
-            gen = make_generator(q) if q is not None and q.exists() else None
+            gen = make_generator(q) if q is not None else None
         stylizers[(name, size, int8)] = GanStylizer(gen, info) if gen else None
 
     det = FaceDetector()

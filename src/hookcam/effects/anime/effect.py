@@ -73,13 +73,12 @@ class AnimeEffect:
         if store is None:
             store = _store(settings)
         model, runtime = settings.anime_model, settings.anime_runtime
-        streams = STREAMS
         threads = threads or max(STREAMS, default_threads())
         self.worker = StyleWorker(
             lambda: load_stylizer(model, store, threads=threads, quantize=quantize, cache_dir=cache_dir,
-                                  runtime=runtime, streams=streams),
+                                  runtime=runtime, streams=STREAMS),
             _process,
-            threads=streams,
+            threads=STREAMS,
         )
         self._tracks: dict[object, _Track] = {}
         self.timings: dict[str, list[float]] = {"apply": []}

@@ -5,7 +5,7 @@ AnimeGAN generators come from TensorFlow with a reflect `Pad` in front of almost
 copy of the activation plus a layout change around it (about 15% of tiny_Cute's time).
 `fold_reflect_pads` moves each such pad into the Conv as zero padding. Only the outermost
 pixels of each feature map change; inside the blend mask the output is the same
-(tiny_Cute 44 dB, JP_face 34 dB PSNR against the unfolded graph; `tests/test_anime_graph.py`).
+(tiny_Cute 44 dB, JP_face 34 dB PSNR against the unfolded graph; `tests/test_anime_runtime.py`).
 """
 
 from __future__ import annotations

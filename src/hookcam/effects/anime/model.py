@@ -105,9 +105,6 @@ class GanInfo:
     crop: str  # "tight" | "loose"
 
 
-RUNTIMES = ("auto", "openvino", "onnxruntime")
-
-
 def pick_runtime(runtime: str = "auto") -> str:
     """'openvino' when asked for or, for 'auto', when it is installed; else 'onnxruntime'."""
     if runtime == "onnxruntime":

@@ -93,7 +93,8 @@ def quantize_int8(fp32_bytes: bytes, sha256: str, size: int, cache_dir: Path, cr
     fp32 = make_generator(fp32_bytes, threads, runtime)
     check = rgb_crops(CHECK_CROPS, 2)
     if model_path.exists():  # made for another runtime: check and time it for this one
-        report = look_check(fp32, make_generator(model_path, threads, runtime), check)
+        int8 = make_generator(model_path, threads, runtime)
+        report = look_check(fp32, int8, check)
     else:
         _forget_old_versions(cache_dir, sha256, size)
         calib = rgb_crops(CALIB_CROPS, 1)
@@ -101,20 +102,21 @@ def quantize_int8(fp32_bytes: bytes, sha256: str, size: int, cache_dir: Path, cr
         # stopped half way leaves no entry (the next run starts over).
         best = model_path.with_name(model_path.name + ".all.tmp")
         _quantize_to(fp32_bytes, best, calib, threads)
-        report = look_check(fp32, make_generator(best, threads, runtime), check)
+        int8 = make_generator(best, threads, runtime)
+        report = look_check(fp32, int8, check)
         if report["ssim"] < GOOD_SSIM:
             # Keep the first conv (raw pixels in) and the last (RGB out) in fp32: JP_face's SSIM
             # goes 0.78 -> 0.80. Only then: on tiny_Cute they are a third of the work.
             alt = model_path.with_name(model_path.name + ".ends.tmp")
             _quantize_to(fp32_bytes, alt, calib, threads, keep_ends=True)
-            alt_report = look_check(fp32, make_generator(alt, threads, runtime), check)
+            alt_int8 = make_generator(alt, threads, runtime)
+            alt_report = look_check(fp32, alt_int8, check)
             if alt_report["ssim"] > report["ssim"]:
                 best.unlink(missing_ok=True)
-                best, report = alt, {**alt_report, "fp32_ends": True}
+                best, int8, report = alt, alt_int8, {**alt_report, "fp32_ends": True}
             else:
                 alt.unlink(missing_ok=True)
-        os.replace(best, model_path)
-    int8 = make_generator(model_path, threads, runtime)
+        os.replace(best, model_path)  # (the generators hold their model in memory)
     fp32_ms, int8_ms = time_both(fp32, int8, check[0])
     ok = report["psnr"] >= MIN_PSNR and report["ssim"] >= MIN_SSIM
     report.update(ok=ok, min_psnr=MIN_PSNR, min_ssim=MIN_SSIM, size=size, sha256=sha256, runtime=runtime,
@@ -124,6 +126,14 @@ def quantize_int8(fp32_bytes: bytes, sha256: str, size: int, cache_dir: Path, cr
     tmp.write_text(json.dumps(report))
     os.replace(tmp, report_path)
     return (model_path if report["use"] else None), report
+
+
+def checked_int8(cache_dir: Path, report: dict) -> Path | None:
+    """The cached int8 model a report speaks of, if it passed the look check (faster or not)."""
+    if not report.get("ok"):
+        return None
+    path = cache_paths(cache_dir, report["sha256"], report["size"], report["runtime"])[0]
+    return path if path.exists() else None
 
 
 def _forget_old_versions(cache_dir: Path, sha256: str, size: int) -> None:
