@@ -267,14 +267,19 @@ class Pipeline:
             self._threads.append(threading.Thread(target=self._analysis_loop, name="analysis", daemon=True))
         for th in self._threads:
             th.start()
+        ok = False
         try:
             self._output_loop()
+            ok = True
+        except KeyboardInterrupt:  # a second Ctrl-C: still a stop, not a failure
+            ok = True
+            raise
         finally:
             self._stop.set()
             self._frames.close()
             for th in self._threads:
                 th.join(timeout=5)
-            self._close_all()
+            self._close_all(failed=not ok or self.error is not None)
         if self.error is not None:
             raise self.error
         return self.stats
@@ -341,9 +346,11 @@ class Pipeline:
         if hasattr(effect, "sync"):
             effect.sync = self.lockstep
 
-    def _close_all(self) -> None:
+    def _close_all(self, failed: bool = False) -> None:
         errors = []
-        for closer in [self.source.close, self.effect.close, self.analyzer.close] + [s.close for s in self.sinks]:
+        # A failed run aborts file sinks: an output file that existed before is left as it was.
+        ends = [getattr(s, "abort", s.close) if failed else s.close for s in self.sinks]
+        for closer in [self.source.close, self.effect.close, self.analyzer.close] + ends:
             try:
                 closer()
             except Exception as e:  # close everything we can; report the first problem

@@ -62,6 +62,7 @@ class Settings(BaseModel):
     control_host: str = "127.0.0.1"
     control_port: int = Field(8787, ge=1, le=65535)
     always_on: bool = False
+    audio: bool = Field(True, description="copy a video file input's sound into file outputs")
 
     @field_validator("size", mode="before")
     @classmethod

@@ -60,6 +60,8 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--control-port", type=int, help="port for the control page (default 8787)")
     p.add_argument("--always-on", action="store_true", default=None,
                    help="keep the camera on even when no app reads the virtual camera")
+    p.add_argument("--audio", action=argparse.BooleanOptionalAction, default=None,
+                   help="copy a video file's sound into file outputs (default: yes; --no-audio drops it)")
     # The 2020 tool's flags, kept so its users can switch.
     p.add_argument("--input_video_num", help=argparse.SUPPRESS)
     p.add_argument("--output_video_dev", help=argparse.SUPPRESS)
@@ -92,6 +94,7 @@ def settings_from_args(args) -> Settings:
         smile_off=args.smile_off, model_dir=args.model_dir, anime_model=args.anime_model,
         anime_scope=args.anime_scope, anime_runtime=args.anime_runtime, pip=args.pip, control=args.control,
         control_host=args.control_host, control_port=args.control_port, always_on=args.always_on,
+        audio=args.audio,
     )
     # The config file (~/.config/hookcam/config.toml or $HOOKCAM_CONFIG) sits under the flags.
     from hookcam.control.config import load_config
@@ -113,6 +116,7 @@ def run(settings: Settings, *, on_pipeline=None):
     from hookcam.models import ModelStore
     from hookcam.pipeline import Pipeline
     from hookcam.sinks import open_sink, resolve_auto
+    from hookcam.sinks.audio import audio_from
     from hookcam.sources import open_source
 
     store = ModelStore(settings.model_dir)
@@ -120,15 +124,18 @@ def run(settings: Settings, *, on_pipeline=None):
     source = open_source(settings.input, settings.size, settings.fps, settings.loop)
     sinks = []
     pipeline = None
+    running = False  # once the pipeline runs, it closes what it owns
     try:
         info = source.info
         print(f"hookcam: input {info.description}", file=sys.stderr)
         fps = settings.fps if (settings.fps and not info.live) else info.fps
         keys = []
+        audio = audio_from(settings.input, info, settings.loop) if settings.audio else None
         for spec in settings.outputs:
             spec = resolve_auto() if spec == "auto" else spec
             sink = open_sink(spec, info.width, info.height, fps,
-                             on_key=lambda k: keys and keys[0].handle_key(k))
+                             on_key=lambda k: keys and keys[0].handle_key(k),
+                             input_spec=settings.input, audio=audio)
             if sink is not None:
                 sinks.append(sink)
                 print(f"hookcam: output {sink.name}", file=sys.stderr)
@@ -141,10 +148,12 @@ def run(settings: Settings, *, on_pipeline=None):
         from hookcam.control import live_control  # control page, config reload, idle watcher
 
         with live_control(pipeline, settings), _signals(pipeline):
+            running = True
             return pipeline.run()
     except BaseException:
-        if pipeline is None:  # the pipeline closes what it owns; before it exists, we do
-            for closer in [source.close, effect.close] + [s.close for s in sinks]:
+        if not running:  # the pipeline closes what it owns; before it runs, we do
+            # abort: a failed start leaves an existing output file as it was
+            for closer in [source.close, effect.close] + [getattr(s, "abort", s.close) for s in sinks]:
                 try:
                     closer()
                 except Exception:

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hookcam.errors import SinkError
 from hookcam.sinks.base import NullSink, Sink
+from hookcam.sinks.safefile import refuse_input_as_output
+
+if TYPE_CHECKING:
+    from hookcam.sinks.audio import AudioFrom
 
 __all__ = ["Sink", "open_sink", "resolve_auto", "is_live_spec"]
 
@@ -34,8 +39,13 @@ def resolve_auto() -> str:
     return "virtualcam"
 
 
-def open_sink(spec: str, width: int, height: int, fps: float, on_key=None) -> Sink | None:
-    """Returns None for a sink that is skipped (a window with no display)."""
+def open_sink(spec: str, width: int, height: int, fps: float, on_key=None, *,
+              input_spec: str | None = None, audio: AudioFrom | None = None) -> Sink | None:
+    """Returns None for a sink that is skipped (a window with no display).
+
+    `input_spec`: what --input named; an output that is that same file is refused.
+    `audio`: where a video file output takes its sound from (None: no sound).
+    """
     if spec == "null":
         return NullSink()
     if spec == "-":
@@ -55,10 +65,11 @@ def open_sink(spec: str, width: int, height: int, fps: float, on_key=None) -> Si
 
         return VirtualCamSink(None if spec == "virtualcam" else spec, width, height, fps)
     path = Path(spec).expanduser()
+    refuse_input_as_output(path, input_spec)
     if path.suffix.lower() in VIDEO_SUFFIXES:
         from hookcam.sinks.video import VideoFileSink
 
-        return VideoFileSink(path, width, height, fps)
+        return VideoFileSink(path, width, height, fps, audio)
     if Path(spec).exists() and not path.is_dir():
         # Any other existing file may be a virtual camera device node (tests use a FUSE file).
         from hookcam.sinks.virtualcam import VirtualCamSink
