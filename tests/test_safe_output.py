@@ -83,29 +83,25 @@ def test_existing_output_kept_when_the_run_fails_to_start(tmp_path, testdata):
     assert r.returncode != 0 and not new.exists()
 
 
-def test_existing_output_kept_when_the_input_fails_mid_run(tmp_path, testdata):
-    """Damaged input after some frames: the old output stays; the new frames sit beside it."""
-    src = tmp_path / "faststart.mp4"
-    with av.open(str(testdata / "video/lp_d0.mp4")) as inp, \
-            av.open(str(src), "w", options={"movflags": "faststart"}) as dst:
-        s = dst.add_stream_from_template(inp.streams.video[0])
-        for p in inp.demux(inp.streams.video[0]):
-            if p.dts is not None:
-                p.stream = s
-                dst.mux(p)
-    cut = tmp_path / "cut.mp4"
-    cut.write_bytes(src.read_bytes()[: int(src.stat().st_size * 0.6)])
+def test_existing_output_kept_when_the_run_fails_mid_way(tmp_path, testdata):
+    """Another output fails after 30 frames (its reader goes away): the old file stays as it was;
+    the frames written so far play, beside it, and one line says where they are."""
     out = tmp_path / "out.mp4"
-    shutil.copy(testdata / "video/lp_s32.mp4", out)
+    shutil.copy(testdata / "video/lp_d0.mp4", out)
     before = sha(out)
-    r = run_cli("run", "--input", cut, "--output", out, *SMALL)
-    if r.returncode == 0:  # FFmpeg may end the stream early without an error: a finished run
-        assert count_frames(out) < 78 and not partial_of(out).exists()
-        pytest.skip("this FFmpeg ends the damaged stream without an error")
-    assert "Traceback" not in r.stderr
+    p = subprocess.Popen([sys.executable, "-m", "hookcam", "run", "--input", testdata / "video/lp_s32.mp4",
+                          "--output", out, "--output", "-", *SMALL], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    got = 0
+    while got < 30 * FRAME:
+        chunk = p.stdout.read1(1 << 20)
+        assert chunk, "hookcam stopped early"
+        got += len(chunk)
+    p.stdout.close()
+    stderr = p.stderr.read().decode(errors="replace")
+    assert p.wait(timeout=60) != 0 and "Traceback" not in stderr, stderr
     assert sha(out) == before
-    assert count_frames(partial_of(out)) > 10
-    assert any("unchanged" in ln and partial_of(out).name in ln for ln in user_lines(r.stderr))
+    assert count_frames(partial_of(out)) >= 25
+    assert any("unchanged" in ln and partial_of(out).name in ln for ln in user_lines(stderr)), stderr
 
 
 # ------------------------------------------------------------------ hard kills and signals
@@ -224,26 +220,30 @@ def _video_span(path) -> tuple[float, float, int]:
 
 
 def test_audio_goes_through_in_sync(tmp_path, testdata):
-    clip = testdata / "video/lp_s32.mp4"
+    # This clip's video starts 0.85 s after its sound: the output starts both at the first frame.
+    clip = testdata / "video/fr_short_hamilton_clip.mp4"
     out = tmp_path / "out.mp4"
     r = run_cli("run", "--input", clip, "--output", out, *SMALL)
     assert r.returncode == 0, r.stderr
     v0, v1, n = _video_span(out)
-    assert n == 180 and abs(v0) < 1e-6
+    assert n == 275 and abs(v0) < 1e-6
     sound, rate, a0 = _decode_audio(out)
-    frame = 1 / 30
+    frame = 1 / 29.97
     assert abs(a0 - v0) <= frame
     assert abs(a0 + len(sound) / rate - v1) <= frame, (a0 + len(sound) / rate, v1)
-    # In step with the input's sound: the lag of best correlation is under one frame.
-    ref, ref_rate, _ = _decode_audio(clip)
+    # In step with the input's sound: the lag of best correlation is under half a frame.
+    ref, ref_rate, ref0 = _decode_audio(clip)
     assert ref_rate == rate
+    ref = ref[round((_video_span(clip)[0] - ref0) * rate):]  # the input's sound from its first frame on
     m = min(len(ref), len(sound)) - rate // 5
-    lags = range(-rate // 10, rate // 10, 16)
-    score = [np.dot(ref[rate // 10: m], sound[rate // 10 + lag: m + lag]) for lag in lags]
-    lag = lags[int(np.argmax(score))] / rate
-    assert abs(lag) < frame / 2, f"sound is {lag * 1000:.0f} ms off"
+    lags = range(-rate // 5, rate // 5, 4)
+    score = [np.dot(ref[rate // 5: m], sound[rate // 5 + lag: m + lag]) for lag in lags]
+    best = int(np.argmax(score))
+    assert abs(lags[best] / rate) < frame / 2, f"sound is {lags[best] / rate * 1000:.0f} ms off"
+    assert np.corrcoef(ref[rate // 5: m], sound[rate // 5 + lags[best]: m + lags[best]])[0, 1] > 0.9
 
-    r = run_cli("run", "--input", clip, "--output", tmp_path / "silent.mp4", "--no-audio", *SMALL)
+    r = run_cli("run", "--input", testdata / "video/lp_s32.mp4", "--output", tmp_path / "silent.mp4",
+                "--no-audio", *SMALL)
     assert r.returncode == 0
     with av.open(str(tmp_path / "silent.mp4")) as c:
         assert not c.streams.audio and c.streams.video
@@ -256,10 +256,12 @@ def test_audio_follows_a_new_frame_rate_and_clips_without_sound_say_nothing(tmp_
     assert r.returncode == 0, r.stderr
     v0, v1, n = _video_span(out)
     sound, rate, a0 = _decode_audio(out)
-    assert abs(v1 - v0 - n / 50) < 1e-3 and n > 150
-    assert abs(a0 + len(sound) / rate - v1) <= 1 / 50
+    assert n == 183 and abs(v1 - v0 - n / 50) < 1e-3
+    assert abs(a0 - v0) <= 1 / 50 and abs(a0 + len(sound) / rate - v1) <= 1 / 50
+    assert np.abs(sound).mean() > 0.05  # the input's sound, not silence
     r = run_cli("run", "--input", testdata / "video/lp_d0.mp4", "--output", tmp_path / "d0.mp4", *SMALL)
     assert r.returncode == 0
-    assert not [ln for ln in user_lines(r.stderr) if "audio" in ln.lower() or "sound" in ln.lower()]
+    said = [ln for ln in user_lines(r.stderr) if not ln.startswith(("hookcam: input ", "hookcam: output "))]
+    assert not [ln for ln in said if "audio" in ln.lower() or "sound" in ln.lower()], said
     with av.open(str(tmp_path / "d0.mp4")) as c:
         assert not c.streams.audio
