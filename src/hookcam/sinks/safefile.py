@@ -87,8 +87,8 @@ class SafeTarget:
                 pass
             return None
         if self.replaces:
-            return (f"{self.path} is unchanged; the {frames} frames written before the error "
-                    f"are in {self.write_path}")
+            return (f"{self.path} is unchanged; what was written before the error is in "
+                    f"{self.write_path} (it plays)")
         return None
 
 

@@ -149,5 +149,5 @@ def _write_failed(target: SafeTarget, e: Exception, frames: int) -> str:
     why = _why(e)
     fix = ("free some space or write to another disk" if "space" in why or "too large" in why
            else "check the disk and the folder")
-    kept = "" if target.replaces else f"; the first {frames} frames in it play"
+    kept = "" if target.replaces or not frames else "; what was written before it plays"
     return f"writing {target.path} failed: {why}; {fix}{kept}"
