@@ -1,8 +1,8 @@
 """Video files through PyAV: H.264 in MP4 (or MKV/MOV; VP9 in WebM), with the input's sound.
 
 Written so that a hard kill (SIGKILL, power loss) still leaves a file that plays up to about
-the last second: MP4/MOV are fragmented (a fragment every half second, a keyframe every second)
-and MKV/WebM write a cluster every half second, each flushed to disk as it is written. Where
+the last second: MP4/MOV are fragmented (a fragment every quarter second, a keyframe every
+second) and MKV/WebM write a cluster every quarter second, each flushed to disk as written. Where
 the file goes, and what replaces what when, is `safefile.SafeTarget`'s job.
 """
 
@@ -22,10 +22,10 @@ from hookcam.sinks.safefile import SafeTarget
 # Muxer options per container: what makes a killed run's file playable.
 _FRAGMENTED_MP4 = {
     "movflags": "frag_keyframe+delay_moov+default_base_moof",  # delay_moov: edit lists, so A/V start in sync
-    "frag_duration": "500000",  # microseconds: a fragment at least every 0.5 s
+    "frag_duration": "250000",  # microseconds: a fragment at least every 0.25 s
     "flush_packets": "1",  # each fragment reaches the file when it is complete
 }
-_LIVE_MKV = {"cluster_time_limit": "500", "flush_packets": "1"}  # milliseconds
+_LIVE_MKV = {"cluster_time_limit": "250", "flush_packets": "1"}  # milliseconds
 CONTAINER_OPTIONS = {".mp4": _FRAGMENTED_MP4, ".mov": _FRAGMENTED_MP4, ".mkv": _LIVE_MKV,
                      ".webm": _LIVE_MKV}
 
