@@ -60,6 +60,8 @@ class AudioCarry:
         else:
             self.out_rate, self.frame_size = self.in_rate, 1024
             out_layout = self.layout
+            if not _encodable(codec, self.out_rate, out_layout):  # an odd rate or layout
+                self.out_rate, out_layout = 48000, "mono" if channels == 1 else "stereo"
         self.stream = out.add_stream(codec, rate=self.out_rate)
         self.stream.layout = out_layout
         self.stream.bit_rate = min(64000 * max(channels, 2), 320000)
@@ -211,3 +213,15 @@ class AudioCarry:
         if self._input is not None:
             self._input.close()
             self._input = None
+
+
+def _encodable(codec: str, rate: int, layout: str) -> bool:
+    """Whether the encoder opens with this rate and channel layout (tried apart from the file)."""
+    try:
+        ctx = av.CodecContext.create(codec, "w")
+        ctx.sample_rate, ctx.layout = rate, layout
+        ctx.format = ctx.codec.audio_formats[0]
+        ctx.open()
+        return True
+    except (av.FFmpegError, ValueError):
+        return False
