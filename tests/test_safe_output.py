@@ -17,7 +17,7 @@ import time
 import av
 import numpy as np
 import pytest
-from conftest import run_cli, user_lines
+from conftest import CliResult, run_cli, user_lines
 from test_bad_input import assert_one_line_error
 
 SMALL = ("--size", "320x180", "--effect", "none")
@@ -193,14 +193,23 @@ def test_full_disk_mid_run_is_one_line_and_keeps_what_was_written(tmp_path, test
     limit = None if mounted else (lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (64 << 10, 64 << 10)))
     try:
         p = subprocess.run(args, capture_output=True, timeout=180, preexec_fn=limit)
-        from conftest import CliResult
-
         r = CliResult(p.returncode, p.stdout, p.stderr.decode(errors="replace"))
         assert_one_line_error(r, "writing", "out.mp4", "free some space")
         assert count_frames(out) >= 30
     finally:
         if mounted:
             subprocess.run(["umount", str(small)])
+
+
+def test_full_disk_behind_stdout_is_one_line(testdata):
+    if not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full")
+    with open("/dev/full", "wb") as full:
+        p = subprocess.run([sys.executable, "-m", "hookcam", "run", "--input", testdata / "video/lp_d0.mp4",
+                            "--output", "-", *SMALL], stdout=full, stderr=subprocess.PIPE, timeout=120)
+    r = CliResult(p.returncode, b"", p.stderr.decode(errors="replace"))
+    lines = [ln for ln in user_lines(r.stderr) if not ln.startswith("hookcam: raw video on stdout")]
+    assert_one_line_error(CliResult(r.returncode, b"", "\n".join(lines)), "stdout", "no space left")
 
 
 # ------------------------------------------------------------------ sound

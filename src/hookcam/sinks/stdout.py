@@ -22,10 +22,26 @@ class StdoutSink:
         try:
             self.out.write(np.ascontiguousarray(image).data)
         except BrokenPipeError:
+            self._drop()
             raise SinkError("stdout was closed by the program reading it") from None
+        except OSError as e:  # e.g. a full disk behind `> file`
+            self._drop()
+            why = (e.strerror or str(e)).lower()
+            raise SinkError(f"writing to stdout failed: {why}; free some space or send it elsewhere") from None
 
     def close(self) -> None:
         try:
             self.out.flush()
-        except (BrokenPipeError, ValueError):
+        except (OSError, ValueError):
+            self._drop()
+
+    def _drop(self) -> None:
+        """Stop writing to stdout: no retry of what is buffered, no error at exit."""
+        import os
+
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self.out.fileno())
+            os.close(devnull)
+        except (OSError, ValueError):
             pass
