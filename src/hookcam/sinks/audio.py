@@ -123,11 +123,14 @@ class AudioCarry:
         return self._silence(self.frame_size)
 
     def _place(self, frame) -> np.ndarray:
-        data = np.concatenate([f.to_ndarray() for f in self._to_float.resample(frame)], axis=1)
+        parts = [f.to_ndarray() for f in self._to_float.resample(frame)]
+        data = np.concatenate(parts, axis=1) if parts else self._silence(0)
         if frame.time is None:
             return data
         offset = self._pass * self._period if self._pass else 0.0
         start = round((frame.time - self._v_start + offset) * self.in_rate)
+        if abs(start - self._in_pos) <= self.in_rate // 500:  # timestamps rounded: contiguous
+            start = self._in_pos
         if start > self._in_pos:  # a gap in the sound: silence
             data = np.concatenate([np.zeros((data.shape[0], start - self._in_pos), np.float32), data], axis=1)
         elif start < self._in_pos:  # before the first video frame (or overlapping): dropped
