@@ -60,6 +60,15 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--control-port", type=int, help="port for the control page (default 8787)")
     p.add_argument("--always-on", action="store_true", default=None,
                    help="keep the camera on even when no app reads the virtual camera")
+    p.add_argument("--background", metavar="blur|IMAGE|VIDEO|#RRGGBB|none",
+                   help="blur or replace what is behind you (a picture, a looping video, a colour)")
+    p.add_argument("--background-blur", type=float, metavar="PIXELS",
+                   help="blur strength, 1-60 (default 12)")
+    p.add_argument("--background-model", choices=("landscape", "general"),
+                   help="person segmentation model (default landscape: faster, as good on webcams)")
+    p.add_argument("--framing", choices=("off", "auto"),
+                   help="auto: pan and zoom to keep your face framed (default off)")
+    p.add_argument("--framing-max-zoom", type=float, metavar="X", help="most zoom framing may use (default 3)")
     # The 2020 tool's flags, kept so its users can switch.
     p.add_argument("--input_video_num", help=argparse.SUPPRESS)
     p.add_argument("--output_video_dev", help=argparse.SUPPRESS)
@@ -92,6 +101,9 @@ def settings_from_args(args) -> Settings:
         smile_off=args.smile_off, model_dir=args.model_dir, anime_model=args.anime_model,
         anime_scope=args.anime_scope, anime_runtime=args.anime_runtime, pip=args.pip, control=args.control,
         control_host=args.control_host, control_port=args.control_port, always_on=args.always_on,
+        background=args.background, background_blur=args.background_blur,
+        background_model=args.background_model, framing=args.framing,
+        framing_max_zoom=args.framing_max_zoom,
     )
     # The config file (~/.config/hookcam/config.toml or $HOOKCAM_CONFIG) sits under the flags.
     from hookcam.control.config import load_config
@@ -114,9 +126,15 @@ def run(settings: Settings, *, on_pipeline=None):
     from hookcam.pipeline import Pipeline
     from hookcam.sinks import open_sink, resolve_auto
     from hookcam.sources import open_source
+    from hookcam.stages import make_stages
 
     store = ModelStore(settings.model_dir)
     effect = make_effect(settings, store)  # a bad sticker pack fails before the camera opens
+    try:
+        stages = make_stages(settings, lambda m: print(f"hookcam: {m}", file=sys.stderr))
+    except BaseException:
+        effect.close()
+        raise
     source = open_source(settings.input, settings.size, settings.fps, settings.loop)
     sinks = []
     pipeline = None
@@ -134,7 +152,7 @@ def run(settings: Settings, *, on_pipeline=None):
                 print(f"hookcam: output {sink.name}", file=sys.stderr)
         if not sinks:
             raise SinkError("no output left to send frames to: add --output out.mp4 or --output null")
-        pipeline = Pipeline(settings, source, sinks, effect=effect, store=store)
+        pipeline = Pipeline(settings, source, sinks, effect=effect, store=store, stages=stages)
         keys.append(pipeline)
         if on_pipeline is not None:
             on_pipeline(pipeline)
@@ -144,7 +162,7 @@ def run(settings: Settings, *, on_pipeline=None):
             return pipeline.run()
     except BaseException:
         if pipeline is None:  # the pipeline closes what it owns; before it exists, we do
-            for closer in [source.close, effect.close] + [s.close for s in sinks]:
+            for closer in [source.close, effect.close] + [s.close for s in stages + sinks]:
                 try:
                     closer()
                 except Exception:
