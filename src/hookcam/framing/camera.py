@@ -22,8 +22,10 @@ FACE_SHARE = 1 / 3  # face height / crop height
 EYE_LINE = 1 / 3  # eyes this far down the crop
 DEAD_POS = 0.06  # goal centre may wander this share of the crop size before the crop moves
 DEAD_ZOOM = 0.12  # goal size may differ by this share before the crop zooms
-TAU = 0.6  # seconds: time constant of the move
+OMEGA = 3.0  # 1/s: stiffness of the move (a critically damped spring; settles in about 1.5 s)
 MAX_SPEED = 0.35  # crop widths per second, at most
+MAX_SHARE = 0.45  # zooming in to centre a face stops when it fills this share of the height
+POS_SLACK = 0.05  # the face may sit this share of the crop off its ideal place
 HOLD = 2.0  # seconds: keep the crop when the face is lost, then widen slowly
 
 
@@ -93,6 +95,8 @@ class AutoFraming:
         self._said_cap = False
         self._said_upscale = False
         self.transform: Transform | None = None
+        self.velocity = [0.0, 0.0, 0.0]  # px/s of cx, cy, h
+        self.frame_h = 720
 
     def goal(self, faces: Sequence[Face], w: int, h: int) -> Crop:
         """The crop that frames `faces` well in a w x h source."""
@@ -106,6 +110,13 @@ class AutoFraming:
         aspect = w / h
         ch = face_h / FACE_SHARE
         ch = max(ch, (y1 - y0) * 1.6, (x1 - x0) * 1.3 / aspect)  # several faces: all of them, with air
+        cx, cy = (x0 + x1) / 2, eye_y - ch * EYE_LINE + ch / 2
+        # Near an edge the crop cannot be centred on the face at this size: zoom in a little more
+        # (up to the face filling MAX_SHARE of the height) so it can be, within POS_SLACK.
+        room_x = 2 * min(cx, w - cx) / (1 - 2 * POS_SLACK) / aspect
+        room_y = min(2 * (h - eye_y) / (2 - 2 * EYE_LINE - 2 * POS_SLACK),
+                     eye_y / max(EYE_LINE - POS_SLACK, 1e-3))
+        ch = max(min(ch, room_x, room_y), face_h / MAX_SHARE)
         zoom = h / ch
         if zoom > self.max_zoom:
             if not self._said_cap:
@@ -114,7 +125,7 @@ class AutoFraming:
                 self._said_cap = True
             ch = h / self.max_zoom
         ch = min(ch, float(h))
-        return Crop((x0 + x1) / 2, eye_y - ch * EYE_LINE + ch / 2, ch)
+        return Crop(cx, eye_y - ch * EYE_LINE + ch / 2, ch)
 
     def _clamp(self, c: Crop, w: int, h: int) -> Crop:
         ch = min(max(c.h, h / self.max_zoom), float(h))
@@ -125,6 +136,7 @@ class AutoFraming:
 
     def update(self, faces: Sequence[Face], w: int, h: int) -> Transform:
         self.clock += self.dt
+        self.frame_h = h
         full = Crop(w / 2, h / 2, float(h))
         if faces:
             self.last_seen = self.clock
@@ -146,7 +158,7 @@ class AutoFraming:
             cur = self._step(cur, self.target, w)
             if (abs(cur.cx - self.target.cx) < 0.5 and abs(cur.cy - self.target.cy) < 0.5
                     and abs(cur.h - self.target.h) < 0.5):
-                cur, self.target = self.target, None
+                cur, self.target, self.velocity = self.target, None, [0.0, 0.0, 0.0]
         self.crop = self._clamp(cur, w, h)
         zoom = h / self.crop.h
         if zoom > 1.05 and not self._said_upscale:
@@ -158,14 +170,20 @@ class AutoFraming:
         return self.transform
 
     def _step(self, cur: Crop, goal: Crop, w: int) -> Crop:
-        k = 1.0 - math.exp(-self.dt / TAU)
-        dx, dy, dh = (goal.cx - cur.cx) * k, (goal.cy - cur.cy) * k, (goal.h - cur.h) * k
-        cap = MAX_SPEED * cur.h * self.dt * 16 / 9
-        n = math.hypot(dx, dy)
-        if n > cap:
-            dx, dy = dx * cap / n, dy * cap / n
-        dh = max(-cap, min(cap, dh))
-        return Crop(cur.cx + dx, cur.cy + dy, cur.h + dh)
+        """One frame of a critically damped spring: starts gently, arrives without overshoot."""
+        dt, om = self.dt, OMEGA
+        v = self.velocity
+        new_v = []
+        for x, g, vx in zip((cur.cx, cur.cy, cur.h), (goal.cx, goal.cy, goal.h), v):
+            vx += (om * om * (g - x) - 2 * om * vx) * dt
+            new_v.append(vx)
+        cap = MAX_SPEED * cur.h * w / self.frame_h  # crop widths per second, in px/s
+        speed = math.hypot(new_v[0], new_v[1])
+        if speed > cap:
+            new_v[0], new_v[1] = new_v[0] * cap / speed, new_v[1] * cap / speed
+        new_v[2] = max(-cap, min(cap, new_v[2]))
+        self.velocity = new_v
+        return Crop(cur.cx + new_v[0] * dt, cur.cy + new_v[1] * dt, cur.h + new_v[2] * dt)
 
     def process(self, image: np.ndarray, faces: Sequence[Face]) -> tuple[np.ndarray, list[Face]]:
         h, w = image.shape[:2]
