@@ -69,7 +69,7 @@ class Picture:
 
     def __init__(self, path: Path):
         self.path = path
-        img = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+        img = _quiet_imread(path)
         if img is None:
             raise HookcamError(f"background image {path}: cannot be read as an image (corrupt or not "
                                "PNG/JPEG?); give another file or --background blur")
@@ -111,6 +111,17 @@ class Movie:
 
     def close(self) -> None:
         self.video.close()
+
+
+def _quiet_imread(path: Path) -> np.ndarray | None:
+    """cv2.imread without OpenCV's own log line for a broken file (we say it in one line)."""
+    log = cv2.utils.logging
+    level = log.getLogLevel()
+    log.setLogLevel(log.LOG_LEVEL_SILENT)
+    try:
+        return cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    finally:
+        log.setLogLevel(level)
 
 
 def open_backdrop(text: str, strength: float):
