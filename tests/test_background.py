@@ -124,8 +124,8 @@ def test_refined_alpha_follows_the_frame_at_full_resolution(testdata):
     small = cv2.resize(grey, (128, 128), interpolation=cv2.INTER_AREA)
     mask = (small > 128).astype(np.float32)  # a mask that follows brightness
     a, b = Refiner().coefficients(small, cv2.GaussianBlur(mask, (0, 0), 2))
-    alpha = Refiner.alpha(a, b, grey)
-    assert alpha.shape == grey.shape and 0 <= alpha.min() and alpha.max() <= 1
+    alpha = Refiner.alpha(a, b, grey).astype(np.float32) / 255
+    assert alpha.shape == grey.shape and alpha.min() == 0 and alpha.max() == 1
     truth = grey > 128
     plain = cv2.resize(cv2.GaussianBlur(mask, (0, 0), 2), (512, 512)) > 0.5
     assert (truth == (alpha > 0.5)).mean() > (truth == plain).mean()

@@ -38,21 +38,26 @@ class Refiner:
         a = cov_ip / (var_i + self.eps)
         b = mean_p - a * mean_i
         a, b = box(a, r), box(b, r)
-        # Fold the feather ramp in: alpha = (a*I + b - low) / (high - low), clipped later.
-        k = 1.0 / (self.high - self.low)
+        # Fold the feather ramp and the 0..255 scale in: alpha8 = 255 (a*I + b - low) / (high - low),
+        # for I in 0..255, so that one multiply-add with saturation to uint8 gives the final mask.
+        k = 255.0 / (self.high - self.low)
         return (a * (k / 255.0)).astype(np.float32), ((b - self.low) * k).astype(np.float32)
 
     @staticmethod
     def alpha(a: np.ndarray, b: np.ndarray, grey: np.ndarray) -> np.ndarray:
-        """Full-resolution alpha in [0, 1] (float32, grey's size) from the small coefficients."""
+        """Full-resolution alpha, uint8 0..255 (grey's size), from the small coefficients."""
         h, w = grey.shape[:2]
         a_up = cv2.resize(a, (w, h), interpolation=cv2.INTER_LINEAR)
         b_up = cv2.resize(b, (w, h), interpolation=cv2.INTER_LINEAR)
         q = cv2.multiply(a_up, grey, dtype=cv2.CV_32F)
-        cv2.add(q, b_up, dst=q)
-        cv2.threshold(q, 1.0, 1.0, cv2.THRESH_TRUNC, dst=q)
-        cv2.threshold(q, 0.0, 0.0, cv2.THRESH_TOZERO, dst=q)
-        return q
+        return cv2.add(q, b_up, dtype=cv2.CV_8U)  # saturates: the clip to 0..255 for free
+
+
+def blend(front: np.ndarray, back: np.ndarray, alpha8: np.ndarray) -> np.ndarray:
+    """front * alpha + back * (1 - alpha), all uint8 (alpha one channel)."""
+    a3 = cv2.cvtColor(alpha8, cv2.COLOR_GRAY2BGR)
+    out = cv2.multiply(front, a3, scale=1 / 255)
+    return cv2.add(out, cv2.multiply(back, cv2.bitwise_not(a3), scale=1 / 255), dst=out)
 
 
 class Steady:
