@@ -20,6 +20,7 @@ import numpy as np
 from hookcam.effects.background.fill import Blur, open_backdrop
 from hookcam.effects.background.mask import Mover, Refiner, Steady, blend
 from hookcam.effects.background.segment import Segmenter
+from hookcam.errors import HookcamError
 from hookcam.types import Face
 
 QUARTER = 4  # the worker and the blur see the frame at 1/4 of its size
@@ -83,8 +84,9 @@ class BackgroundStage:
                     rest = started + 1.0 / self.max_hz - time.monotonic()
                     if rest > 0 and not self._stop:
                         self._cv.wait(rest)  # leave the CPU to the call (close() wakes it)
-        except BaseException as e:  # noqa: BLE001 - reported by process()
-            self.error = e
+        except Exception as e:  # noqa: BLE001 - reported by process(), as one line
+            self.error = HookcamError(f"person segmentation stopped ({type(e).__name__}: {e}); "
+                                      "run `hookcam doctor`, or leave --background out")
         finally:
             if seg is not None:
                 seg.close()
