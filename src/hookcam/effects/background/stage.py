@@ -124,7 +124,8 @@ class BackgroundStage:
                 self._job = (self._seq, quarter)
                 self._cv.notify_all()
                 result = self._result
-        if isinstance(self.backdrop, Blur):
+        back_is_new = isinstance(self.backdrop, Blur)  # the others hand out a cached picture
+        if back_is_new:
             back = self.backdrop.frame(image, quarter)
         else:
             back = self.backdrop.frame(image)
@@ -135,8 +136,18 @@ class BackgroundStage:
             now = _tiny(cv2.cvtColor(quarter, cv2.COLOR_BGR2GRAY))
             if now.shape == result.tiny.shape:
                 a, b = self.mover.move([a, b], result.tiny, now)
-        alpha = Refiner.alpha(a, b, cv2.cvtColor(image, cv2.COLOR_BGR2GRAY))
-        return blend(image, back, alpha), faces
+        out = back if back_is_new else back.copy()
+        box = _person_box(a, b, quarter, w, h)
+        if box is None:  # nobody in the picture
+            return out, faces
+        x0, y0, x1, y1, (sx0, sy0, sx1, sy1) = box
+        # Refine and blend only inside the box around the person (outside it alpha is 0): the
+        # full-resolution work shrinks with the share of the frame the person covers.
+        front = image[y0:y1, x0:x1]
+        alpha = Refiner.alpha(a[sy0:sy1, sx0:sx1], b[sy0:sy1, sx0:sx1],
+                              cv2.cvtColor(front, cv2.COLOR_BGR2GRAY))
+        out[y0:y1, x0:x1] = blend(front, out[y0:y1, x0:x1], alpha)
+        return out, faces
 
     def alpha(self, image: np.ndarray) -> np.ndarray:
         """The composite mask for one image in [0, 1], computed inline (tests and tools)."""
@@ -166,6 +177,26 @@ class BackgroundStage:
         close = getattr(self.backdrop, "close", None)
         if close is not None:
             close()
+
+
+def _person_box(a: np.ndarray, b: np.ndarray, quarter: np.ndarray, w: int, h: int, margin: int = 2):
+    """Where alpha can be above 0: judged at the coefficients' (quarter) size, grown by `margin`
+    quarter pixels. -> (x0, y0, x1, y1) in frame pixels on the quarter grid, and the same box in
+    quarter pixels; None when alpha is 0 everywhere."""
+    qh, qw = a.shape[:2]
+    grey = cv2.cvtColor(quarter, cv2.COLOR_BGR2GRAY)
+    if grey.shape != a.shape:
+        grey = cv2.resize(grey, (qw, qh), interpolation=cv2.INTER_LINEAR)
+    some = cv2.multiply(a, grey, dtype=cv2.CV_32F) + b > 0
+    cols, rows = np.flatnonzero(some.any(axis=0)), np.flatnonzero(some.any(axis=1))
+    if cols.size == 0:
+        return None
+    sx0, sx1 = max(0, cols[0] - margin), min(qw, cols[-1] + 1 + margin)
+    sy0, sy1 = max(0, rows[0] - margin), min(qh, rows[-1] + 1 + margin)
+    fx, fy = w / qw, h / qh
+    x0, x1 = round(sx0 * fx), w if sx1 == qw else round(sx1 * fx)
+    y0, y1 = round(sy0 * fy), h if sy1 == qh else round(sy1 * fy)
+    return x0, y0, x1, y1, (sx0, sy0, sx1, sy1)
 
 
 def _tiny(grey_quarter: np.ndarray) -> np.ndarray:
