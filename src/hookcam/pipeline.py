@@ -29,6 +29,7 @@ from hookcam.settings import Settings, make_settings
 from hookcam.sinks.base import Sink
 from hookcam.sources.base import Source
 from hookcam.sources.lost import camera_lost_frame
+from hookcam.stages import FrameStage, make_stages, rebuild
 from hookcam.stats import Stats
 from hookcam.types import Frame
 
@@ -76,7 +77,8 @@ class Handoff:
 class Pipeline:
     def __init__(self, settings: Settings, source: Source, sinks: Sequence[Sink], *,
                  effect: Effect | None = None, analyzer: Analyzer | None = None,
-                 stats: Stats | None = None, store=None, log=None, lockstep: bool | None = None):
+                 stats: Stats | None = None, store=None, log=None, lockstep: bool | None = None,
+                 stages: Sequence[FrameStage] | None = None):
         self.settings = settings
         self.source = source
         self.sinks = list(sinks)
@@ -84,6 +86,10 @@ class Pipeline:
         self.log = log or (lambda msg: print(f"hookcam: {msg}", file=sys.stderr))
         self.stats = stats or Stats()
         self.effect = effect or make_effect(settings, store)
+        # Background, then framing: between analysis and the face effects (see stages.py).
+        self.stages = list(make_stages(settings, self.log, self.stats) if stages is None else stages)
+        self._pending_stages: tuple[list, list] | None = None
+        self._custom_background = settings.background if settings.background not in ("none", "blur") else None
         self.analyzer = analyzer or Analyzer(
             self.effect.needs, threshold=settings.detect_threshold, max_faces=settings.max_faces,
             smile_on=settings.smile_on, smile_off=settings.smile_off, store=store)
@@ -98,6 +104,8 @@ class Pipeline:
         # a camera does: the output always shows its newest frame.
         self._frames = Handoff(keep_all=not info.live)
         self._set_sync(self.effect)
+        for stage in self.stages:
+            self._set_sync(stage)
         self._to_analyse = Handoff()
         self._stop = threading.Event()
         self._lost_since: float | None = None
@@ -145,7 +153,13 @@ class Pipeline:
                 != (self.settings.anime_model, self.settings.anime_scope, self.settings.pip)
             ):
                 new_effect = make_effect(new, self.store)
+            old_settings = self.settings
+            pending = self._pending_stages[0] if self._pending_stages else self.stages
+            staged = rebuild(pending, old_settings, new, self.log, self.stats)
             self.settings = new
+            if staged[0] != list(pending):
+                retired = staged[1] + (self._pending_stages[1] if self._pending_stages else [])
+                self._pending_stages = (staged[0], retired)
             self.analyzer.set_smile_thresholds(new.smile_on, new.smile_off)
             if new_effect is not None:
                 self._pending_effect = new_effect
@@ -163,11 +177,15 @@ class Pipeline:
                 self.update(mirror=not self.settings.mirror)
             elif key == "f":
                 self.update(show_fps=not self.settings.show_fps)
+            elif key == "b":
+                self.update(background=self._next_background())
+            elif key == "z":
+                self.update(framing="off" if self.settings.framing == "auto" else "auto")
             elif key in ("q", "\x1b"):
                 self.stop()
             elif key in ("h", "?"):
                 self.log("keys in the preview window: 1 none, 2 smile, 3 emotion, 4 anime, "
-                         "m mirror, f fps, h help, q quit")
+                         "m mirror, f fps, b background, z framing, h help, q quit")
         except HookcamError as e:
             self.log(str(e))
 
@@ -308,6 +326,7 @@ class Pipeline:
                 frame = item
                 last = frame.image
             self._swap_effect()
+            self._swap_stages()
             if not frame.lost:
                 if self.lockstep:
                     self._analyse(frame)
@@ -316,8 +335,15 @@ class Pipeline:
                 faces = self.analyzer.faces_at(frame.time)
             else:
                 faces = []
+            out = frame.image
+            if not frame.lost:
+                for stage in self.stages:  # background, then framing: faces come out mapped
+                    ts = time.perf_counter()
+                    out, faces = stage.process(out, faces)
+                    self.stats.add(stage.name, time.perf_counter() - ts)
             t0 = time.perf_counter()
-            out = frame.image if frame.lost else self.effect.apply(frame.image.copy(), faces)
+            if not frame.lost:
+                out = self.effect.apply(out.copy() if out is frame.image else out, faces)
             if self.settings.show_fps:
                 draw_stats(out, self.stats.overlay_lines())
             self.stats.add("draw", time.perf_counter() - t0)
@@ -341,16 +367,37 @@ class Pipeline:
             self._set_sync(self.effect)
             old.close()
 
+    def _next_background(self) -> str:
+        """The `b` key: none -> blur -> the file/colour from the command line (if any) -> none."""
+        cycle = ["none", "blur"] + ([self._custom_background] if self._custom_background else [])
+        current = self.settings.background
+        return cycle[(cycle.index(current) + 1) % len(cycle)] if current in cycle else "none"
+
+    def _swap_stages(self) -> None:
+        if self._pending_stages is not None:
+            with self._changes_lock:
+                (self.stages, retired), self._pending_stages = self._pending_stages, None
+            for stage in self.stages:
+                self._set_sync(stage)
+            for stage in retired:
+                if stage not in self.stages:
+                    stage.close()
+
     def _set_sync(self, effect) -> None:
         """Effects with a worker of their own (anime) compute inline when frames go in step."""
         if hasattr(effect, "sync"):
             effect.sync = self.lockstep
+        if hasattr(effect, "dt"):  # framing moves at so many pixels per second
+            effect.dt = 1.0 / self.fps
+        if getattr(effect, "stats", False) is None:  # background: the worker's segment times
+            effect.stats = self.stats
 
     def _close_all(self, failed: bool = False) -> None:
         errors = []
         # A failed run aborts file sinks: an output file that existed before is left as it was.
         ends = [getattr(s, "abort", s.close) if failed else s.close for s in self.sinks]
-        for closer in [self.source.close, self.effect.close, self.analyzer.close] + ends:
+        stages = self.stages + (self._pending_stages[0] if self._pending_stages else [])
+        for closer in [self.source.close, self.effect.close, self.analyzer.close] + [s.close for s in stages] + ends:
             try:
                 closer()
             except Exception as e:  # close everything we can; report the first problem

@@ -63,6 +63,13 @@ class Settings(BaseModel):
     control_port: int = Field(8787, ge=1, le=65535)
     always_on: bool = False
     audio: bool = Field(True, description="copy a video file input's sound into file outputs")
+    # Background (blur or replace what is behind the person) and auto framing (pan/zoom).
+    background: str = Field("none", description="none, blur, a colour #RRGGBB, an image or a video file")
+    background_blur: float = Field(12.0, ge=1, le=60, description="blur strength (pixels at 720p)")
+    background_model: Literal["landscape", "general"] = Field(
+        "landscape", description="MediaPipe selfie segmentation variant (landscape: faster)")
+    framing: Literal["off", "auto"] = Field("off", description="auto: pan and zoom to keep faces framed")
+    framing_max_zoom: float = Field(3.0, ge=1.0, le=8.0, description="most zoom framing may use")
 
     @field_validator("size", mode="before")
     @classmethod
@@ -73,6 +80,17 @@ class Settings(BaseModel):
             except HookcamError as e:
                 raise ValueError(str(e)) from None
         return v
+
+    @field_validator("background")
+    @classmethod
+    def _background(cls, v: str) -> str:
+        from hookcam.effects.background.fill import parse_background
+
+        try:
+            parse_background(v)
+        except HookcamError as e:
+            raise ValueError(str(e)) from None
+        return v.strip() or "none"
 
     @field_validator("outputs")
     @classmethod

@@ -86,7 +86,7 @@ class Stats:
         lines = [f"hookcam: {self.frames_out} frames out in {time.monotonic() - self.started:.1f} s "
                  f"({self.average_fps():.1f} fps once running), dropped {self.dropped}"
                  + (f", {self.lost_frames} 'camera lost' frames" if self.lost_frames else "")]
-        for k in STAGES:
+        for k in [*STAGES, *sorted(set(s) - set(STAGES))]:  # + background, framing, segment
             if k in s:
                 lines.append(f"  {k:<8} median {s[k]['median_ms']:6.1f} ms   p95 {s[k]['p95_ms']:6.1f} ms")
         return "\n".join(lines)

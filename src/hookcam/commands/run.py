@@ -62,6 +62,15 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
                    help="keep the camera on even when no app reads the virtual camera")
     p.add_argument("--audio", action=argparse.BooleanOptionalAction, default=None,
                    help="copy a video file's sound into file outputs (default: yes; --no-audio drops it)")
+    p.add_argument("--background", metavar="blur|IMAGE|VIDEO|#RRGGBB|none",
+                   help="blur or replace what is behind you (a picture, a looping video, a colour)")
+    p.add_argument("--background-blur", type=float, metavar="PIXELS",
+                   help="blur strength, 1-60 (default 12)")
+    p.add_argument("--background-model", choices=("landscape", "general"),
+                   help="person segmentation model (default landscape: faster, as good on webcams)")
+    p.add_argument("--framing", choices=("off", "auto"),
+                   help="auto: pan and zoom to keep your face framed (default off)")
+    p.add_argument("--framing-max-zoom", type=float, metavar="X", help="most zoom framing may use (default 3)")
     # The 2020 tool's flags, kept so its users can switch.
     p.add_argument("--input_video_num", help=argparse.SUPPRESS)
     p.add_argument("--output_video_dev", help=argparse.SUPPRESS)
@@ -95,6 +104,9 @@ def settings_from_args(args) -> Settings:
         anime_scope=args.anime_scope, anime_runtime=args.anime_runtime, pip=args.pip, control=args.control,
         control_host=args.control_host, control_port=args.control_port, always_on=args.always_on,
         audio=args.audio,
+        background=args.background, background_blur=args.background_blur,
+        background_model=args.background_model, framing=args.framing,
+        framing_max_zoom=args.framing_max_zoom,
     )
     # The config file (~/.config/hookcam/config.toml or $HOOKCAM_CONFIG) sits under the flags.
     from hookcam.control.config import load_config
@@ -118,9 +130,15 @@ def run(settings: Settings, *, on_pipeline=None):
     from hookcam.sinks import open_sink, resolve_auto
     from hookcam.sinks.audio import audio_from
     from hookcam.sources import open_source
+    from hookcam.stages import make_stages
 
     store = ModelStore(settings.model_dir)
     effect = make_effect(settings, store)  # a bad sticker pack fails before the camera opens
+    try:
+        stages = make_stages(settings, lambda m: print(f"hookcam: {m}", file=sys.stderr))
+    except BaseException:
+        effect.close()
+        raise
     source = open_source(settings.input, settings.size, settings.fps, settings.loop)
     sinks = []
     pipeline = None
@@ -141,7 +159,7 @@ def run(settings: Settings, *, on_pipeline=None):
                 print(f"hookcam: output {sink.name}", file=sys.stderr)
         if not sinks:
             raise SinkError("no output left to send frames to: add --output out.mp4 or --output null")
-        pipeline = Pipeline(settings, source, sinks, effect=effect, store=store)
+        pipeline = Pipeline(settings, source, sinks, effect=effect, store=store, stages=stages)
         keys.append(pipeline)
         if on_pipeline is not None:
             on_pipeline(pipeline)
@@ -153,7 +171,8 @@ def run(settings: Settings, *, on_pipeline=None):
     except BaseException:
         if not running:  # the pipeline closes what it owns; before it runs, we do
             # abort: a failed start leaves an existing output file as it was
-            for closer in [source.close, effect.close] + [getattr(s, "abort", s.close) for s in sinks]:
+            for closer in ([source.close, effect.close] + [s.close for s in stages]
+                           + [getattr(s, "abort", s.close) for s in sinks]):
                 try:
                     closer()
                 except Exception:

@@ -23,6 +23,7 @@ ENV = "HOOKCAM_CONFIG"
 # What a running pipeline can change without reopening the camera or the outputs.
 LIVE_KEYS = ("effect", "mirror", "show_fps", "stickers", "smile_on", "smile_off", "anime_model",
              "anime_scope", "pip", "label", "always_on")
+LIVE_KEYS += ("background", "background_blur", "background_model", "framing", "framing_max_zoom")
 
 
 def config_path() -> Path:
