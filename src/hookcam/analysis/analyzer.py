@@ -5,8 +5,8 @@ Detection is scheduled to spend CPU only where it buys something:
 - every analysed frame, each tracked face is found again by the short-range model in a window
   around it (`FaceDetector.refine`, about 1.5 ms a face), so faces of any size are followed;
 - every `scan_every` analysed frames one scan looks for new faces: the full pass every other
-  scan, in between the padded pass (a face filling the frame) and one tile (small faces) in
-  turn. At 30 fps (scan_every 3) a newcomer of ordinary size is found within 6 frames, a
+  scan, in between the padded pass (a face filling the frame) and three small tiles (small faces)
+  in turn. At 30 fps (scan_every 3) a newcomer of ordinary size is found within 6 frames, a
   frame-filling or small one within about 2 s. A new face counts once the short-range model
   confirms it (`FaceDetector.verify`), which keeps cartoon and animal faces out.
 
@@ -96,10 +96,12 @@ class Analyzer:
             self._scans += 1
             if k % 2 == 0:
                 new = det.detect(image)
-            else:
-                tiles = det.tiles(image.shape)
-                step = (k // 2) % (len(tiles) + 1)
-                new = det.detect_padded(image) if step == len(tiles) else det.detect_tiles(image, [tiles[step]])
+            else:  # the padded pass, or the next 3 small tiles (short-range model)
+                tiles = det.tiles(image.shape, level=-1)
+                groups = [tiles[i : i + 3] for i in range(0, len(tiles), 3)]
+                step = (k // 2) % (len(groups) + 1)
+                new = (det.detect_padded(image) if step == len(groups)
+                       else det.detect_tiles(image, groups[step], short=True))
             for d in new:
                 if all(_overlap(d.box, f.box) < 0.3 for f in found):
                     again = det.verify(image, d)

@@ -29,8 +29,8 @@ import numpy as np
 # negatives) in about 30% less time; 224 and 192 lose a VOC face.
 _LETTERBOX = 256
 _SHORT = 128  # the short-range model's input side
-TILE = 0.55  # tile side / the frame's smaller side ...
-TILE_MAX = 420  # ... at most this many pixels (a 1080p frame gets more tiles, not coarser ones)
+TILE = 0.6  # tile side / the frame's smaller side ...
+TILE_MAX = 440  # ... at most this many pixels (a 1080p frame gets more tiles, not coarser ones)
 PAD = 2.0  # canvas side / frame side for the padded pass
 # A face found by any pass counts only if the short-range model, looking again in a window
 # around it, scores it at least this: on the size sweep, VOC and Big Buck Bunny every true face
@@ -78,10 +78,13 @@ class FaceDetector:
         return self._finish(self._square(bgr, (0, 0, w, h), side, _LETTERBOX,
                                          offset=((side - w) / 2, (side - h) / 2)), w, h)
 
-    def tiles(self, shape: Sequence[int]) -> list[Box]:
-        """Overlapping squares of TILE x the frame's smaller side covering the frame."""
+    def tiles(self, shape: Sequence[int], level: int = 0) -> list[Box]:
+        """Overlapping squares of TILE x the frame's smaller side (at most TILE_MAX) covering the
+        frame; `level` 1: squares twice that side, where they still fit (large photos)."""
         h, w = shape[:2]
-        side = min(TILE_MAX, TILE * min(h, w))
+        side = min(TILE_MAX, TILE * min(h, w)) * (2.0**level if level >= 0 else 0.6)
+        if level and side > 0.8 * min(h, w):
+            return []
         if max(h, w) <= 1.5 * _LETTERBOX:
             return []  # a small frame: the full pass already sees it closely enough
         nx = max(1, math.ceil((w - side) / (0.85 * side)) + 1)
@@ -90,17 +93,28 @@ class FaceDetector:
         ys = np.linspace(0, max(0.0, h - side), ny)
         return [(float(x), float(y), side, side) for y in ys for x in xs]
 
-    def detect_tiles(self, bgr: np.ndarray, tiles: Iterable[Box] | None = None) -> list[Detection]:
-        """Each tile seen at the model's full resolution: small faces (down to ~40 px)."""
+    def detect_tiles(self, bgr: np.ndarray, tiles: Iterable[Box] | None = None,
+                     short: bool = False) -> list[Detection]:
+        """Each tile seen at the model's full resolution: small faces (down to ~40 px). `short`:
+        the short-range model on smaller tiles (`tiles(level=-1)`), which finds some faces the
+        full-range one misses at that size."""
         h, w = bgr.shape[:2]
         out: list[Detection] = []
-        for t in self.tiles(bgr.shape) if tiles is None else tiles:
-            out += self._square(bgr, t, t[2], _LETTERBOX)
+        graph = self._short_graph() if short else None
+        for t in self.tiles(bgr.shape, -1 if short else 0) if tiles is None else tiles:
+            out += self._square(bgr, t, t[2], _SHORT if short else _LETTERBOX, graph=graph)
         return self._finish(out, w, h)
+
+    def _short_graph(self):
+        if self._short is None:
+            self._short = self._fd.FaceDetection(model_selection=0, min_detection_confidence=0.3)
+        return self._short
 
     def detect_all(self, bgr: np.ndarray) -> list[Detection]:
         """Every pass, merged: the thorough look for stills and `hookcam analyze`."""
-        found = self.detect(bgr) + self.detect_padded(bgr) + self.detect_tiles(bgr)
+        found = (self.detect(bgr) + self.detect_padded(bgr) + self.detect_tiles(bgr)
+                 + self.detect_tiles(bgr, self.tiles(bgr.shape, level=1))
+                 + self.detect_tiles(bgr, short=True))
         return [d for d in merge(found) if self.verify(bgr, d) is not None][: self.max_faces]
 
     def verify(self, bgr: np.ndarray, det: Detection) -> Detection | None:
@@ -111,8 +125,7 @@ class FaceDetector:
     def refine(self, bgr: np.ndarray, box: Box, grow: float = 2.2) -> Detection | None:
         """The face near `box` again, found by the short-range model in a window `grow` times
         the box (cheap: one 128x128 model call); None if it is not there any more."""
-        if self._short is None:
-            self._short = self._fd.FaceDetection(model_selection=0, min_detection_confidence=0.3)
+        self._short_graph()
         x, y, bw, bh = box
         side = grow * max(bw, bh)
         win = (x + bw / 2 - side / 2, y + bh / 2 - side / 2, side, side)
