@@ -1,5 +1,15 @@
 """The analysis stage: detect faces, track them, classify each (smile, emotion), decide over time.
 
+Detection is scheduled to spend CPU only where it buys something:
+- nothing runs while no effect needs faces and no control-page client asks for them;
+- every analysed frame, each tracked face is found again by the short-range model in a window
+  around it (`FaceDetector.refine`, about 1.5 ms a face), so faces of any size are followed;
+- every `scan_every` analysed frames one scan looks for new faces: the full pass every other
+  scan, in between the padded pass (a face filling the frame) and three small tiles (small faces)
+  in turn. At 30 fps (scan_every 3) a newcomer of ordinary size is found within 6 frames, a
+  frame-filling or small one within about 2 s. A new face counts once the short-range model
+  confirms it (`FaceDetector.verify`), which keeps cartoon and animal faces out.
+
 `process(image, t)` does the heavy work (call it from one thread); `faces_at(t)` is cheap and
 thread-safe: the output loop calls it for every frame to get the newest result, with each box
 moved to where the tracker predicts the face is at that frame's time.
@@ -38,6 +48,10 @@ class Analyzer:
         self._faces: list[Face] = []
         self._velocity: dict[int, np.ndarray] = {}
         self.timings: dict[str, float] = {}  # last detect / analyse durations, seconds
+        self.scan_every = 3  # analysed frames between scans for new faces (the pipeline sets it)
+        self._n = 0  # analysed frames
+        self._scans = 0
+        self._wanted_until = 0.0
 
     @property
     def expression(self):
@@ -60,6 +74,42 @@ class Analyzer:
     def set_needs(self, needs: frozenset[str]) -> None:
         self.needs = needs
 
+    def want_faces(self, seconds: float = 3.0) -> None:
+        """Someone reads the faces (the control page): detect for the next `seconds` even if the
+        effect needs none."""
+        self._wanted_until = time.monotonic() + seconds
+
+    @property
+    def active(self) -> bool:
+        return bool(self.needs) or time.monotonic() < self._wanted_until
+
+    def _detect(self, image: np.ndarray, t: float) -> list:
+        """Tracked faces found again near where they were, plus, on a scan, new (confirmed) ones."""
+        det = self.detector
+        found = []
+        for tr in self.tracker.tracks:
+            again = det.refine(image, tr.box_at(t))
+            if again is not None and all(_overlap(again.box, f.box) < 0.5 for f in found):
+                found.append(again)
+        if self._n % max(1, self.scan_every) == 0 or not self.tracker.tracks:
+            k = self._scans
+            self._scans += 1
+            if k % 2 == 0:
+                new = det.detect(image)
+            else:  # the padded pass, or the next 3 small tiles (short-range model)
+                tiles = det.tiles(image.shape, level=-1)
+                groups = [tiles[i : i + 3] for i in range(0, len(tiles), 3)]
+                step = (k // 2) % (len(groups) + 1)
+                new = (det.detect_padded(image) if step == len(groups)
+                       else det.detect_tiles(image, groups[step], short=True))
+            for d in new:
+                if all(_overlap(d.box, f.box) < 0.3 for f in found):
+                    again = det.verify(image, d)
+                    if again is not None:
+                        found.append(again)
+        self._n += 1
+        return found
+
     def set_smile_thresholds(self, on: float, off: float) -> None:
         self.smile_on, self.smile_off = on, off
         for h in self._smile.values():
@@ -68,9 +118,19 @@ class Analyzer:
     def process(self, image: np.ndarray, t: float | None = None) -> list[Face]:
         t = time.monotonic() if t is None else t
         t0 = time.perf_counter()
-        detections = self.detector.detect(image)
+        if not self.active:  # nothing needs faces: no detection at all
+            if self._faces or self.tracker.tracks:
+                self.tracker.tracks = []
+                with self._lock:
+                    self._faces = []
+            self.timings = {"detect": 0.0, "analyse": 0.0}
+            return []
+        detections = self._detect(image, t)
         t1 = time.perf_counter()
         tracks = self.tracker.update(detections, t)
+        # a face the refine missed once stays (at its last box) rather than blink
+        seen = {tr.id for tr in tracks}
+        tracks += [tr for tr in self.tracker.tracks if tr.id not in seen and tr.misses <= 2 and tr.hits >= 3]
         tracks = sorted(tracks, key=lambda tr: -tr.box[2] * tr.box[3])[: self.max_faces]
         faces = [Face(track_id=tr.id, box=tr.box, score=tr.score, keypoints=tr.keypoints,
                       roll=_roll(tr.keypoints)) for tr in tracks]
@@ -132,6 +192,13 @@ class Analyzer:
         self.detector.close()
         if self._landmarker is not None:
             self._landmarker.close()
+
+
+def _overlap(a, b) -> float:
+    ix = max(0.0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
+    small = min(a[2] * a[3], b[2] * b[3])
+    return ix * iy / small if small > 0 else 0.0
 
 
 def _roll(kps: np.ndarray | None) -> float:

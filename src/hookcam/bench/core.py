@@ -127,3 +127,50 @@ def warm_up(input_path: str) -> None:
     d.detect(img)
     d.close()
     ExpressionModel()
+
+
+def cpu_floor(input_path: str, frames: int) -> dict:
+    """Decoding the clip alone, paced at its frame rate (what any webcam app pays): the floor the
+    `cpu-*` scenarios are compared with."""
+    source = VideoSource(input_path, loop=True)
+    period = 1.0 / source.info.fps
+    try:
+        source.read()
+        c0, w0 = time.process_time(), time.monotonic()
+        due = w0
+        for _ in range(frames):
+            if source.read() is None:
+                break
+            due += period
+            if (delay := due - time.monotonic()) > 0:
+                time.sleep(delay)
+        return _cores(c0, w0, frames)
+    finally:
+        source.close()
+
+
+def cpu_scenario(input_path: str, frames: int, effect: str, model_dir=None) -> dict:
+    """The real pipeline paced at the clip's rate (as a webcam delivers it) into a null output:
+    CPU cores used = process CPU time (all threads) / wall time, after the models are loaded."""
+    from hookcam.models import ModelStore
+    from hookcam.pipeline import Pipeline
+
+    settings = make_settings(input=str(input_path), outputs=["null"], effect=effect,
+                             max_frames=frames, loop=True, realtime=True, model_dir=model_dir,
+                             control=False)
+    source = VideoSource(input_path, loop=True)
+    pipe = Pipeline(settings, source, [NullSink()], store=ModelStore(model_dir), lockstep=False)
+    if pipe.analyzer.needs:  # load the models before the clock starts
+        pipe.analyzer.process(source.read(), time.monotonic())
+    c0, w0 = time.process_time(), time.monotonic()
+    pipe.stats.started = w0
+    stats = pipe.run()
+    out = _cores(c0, w0, stats.frames_out)
+    out["fps"] = round(stats.average_fps(), 2)
+    return out
+
+
+def _cores(c0: float, w0: float, frames: int) -> dict:
+    cpu, wall = time.process_time() - c0, time.monotonic() - w0
+    return {"cores": round(cpu / wall, 3) if wall > 0 else 0.0, "cpu_s": round(cpu, 2),
+            "wall_s": round(wall, 2), "frames": frames}

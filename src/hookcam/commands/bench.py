@@ -16,6 +16,9 @@ from pathlib import Path
 CORE = ("passthrough", "smile", "original")
 OPTIONAL = ("smile-paced", "emotion", "original-emotion", "anime")
 OPTIONAL += ("background-blur", "background-image", "framing")  # see bench/stages.py
+# `cpu`: CPU cores (process CPU time / wall time), paced at the clip's rate, for effects none,
+# smile and emotion beside a decode-only floor: cpu-floor, cpu-none, cpu-smile, cpu-emotion.
+GROUPS = {"cpu": ("cpu-floor", "cpu-none", "cpu-smile", "cpu-emotion")}
 
 
 def add_parser(sub) -> None:
@@ -24,7 +27,8 @@ def add_parser(sub) -> None:
     p.add_argument("--input", required=True, help="a video clip, ideally 720p (e.g. testdata video/lp_s32.mp4)")
     p.add_argument("--frames", type=int, default=300, help="frames per scenario (default 300)")
     p.add_argument("--scenarios", default=",".join(CORE),
-                   help=f"comma list of {', '.join(CORE + OPTIONAL)} (default: {','.join(CORE)})")
+                   help=f"comma list of {', '.join(CORE + OPTIONAL)}, or cpu (CPU cores used, paced, "
+                        f"for none/smile/emotion beside decoding alone) (default: {','.join(CORE)})")
     p.add_argument("--model-dir", help="folder with ready model files (anime)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=main)
@@ -37,10 +41,10 @@ def main(args) -> int:
     path = Path(args.input)
     if not path.is_file():
         raise HookcamError(f"{path}: no such clip; give a video file with --input")
-    wanted = [s.strip() for s in args.scenarios.split(",") if s.strip()]
-    unknown = set(wanted) - set(CORE + OPTIONAL)
+    wanted = [n for s in args.scenarios.split(",") if s.strip() for n in GROUPS.get(s.strip(), (s.strip(),))]
+    unknown = set(wanted) - set(CORE + OPTIONAL + GROUPS["cpu"])
     if unknown:
-        raise HookcamError(f"unknown scenario(s) {', '.join(sorted(unknown))}: use {', '.join(CORE + OPTIONAL)}")
+        raise HookcamError(f"unknown scenario(s) {', '.join(sorted(unknown))}: use {', '.join(CORE + OPTIONAL)} or cpu")
     core.warm_up(str(path))
     out: dict = {"input": str(path), "frames": args.frames, "scenarios": {}}
     for name in wanted:
@@ -60,6 +64,10 @@ def main(args) -> int:
             from hookcam.bench import stages
 
             res = {name: stages.run(name, str(path), args.frames, args.model_dir)}
+        elif name == "cpu-floor":
+            res = {name: core.cpu_floor(str(path), args.frames)}
+        elif name.startswith("cpu-"):
+            res = {name: core.cpu_scenario(str(path), args.frames, name[4:], args.model_dir)}
         elif name == "anime":
             from hookcam.bench import anime
 
@@ -93,6 +101,9 @@ def table(out: dict) -> str:
         def g(k, f="p95_ms"):
             return f"{st[k][f]:.1f}" if k in st else "-"
 
+        if "cores" in r:
+            lines.append(f"| {name} | {r.get('fps', 0):.1f} | {r['cores']:.2f} CPU cores | | | |")
+            continue
         lines.append(f"| {name} | {r.get('fps', 0):.1f} | {g('detect')} | {g('analyse')} | {g('draw')} "
                      f"| {g('latency', 'median_ms')} / {g('latency')} |")
     for name, r in out["scenarios"].items():  # the frame stages' own times, where measured

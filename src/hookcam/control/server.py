@@ -267,6 +267,7 @@ def create_app(pipeline, *, host: str = "127.0.0.1", port: int = 8787, token: st
 
     @app.get("/api/state", summary="Settings, faces and figures")
     def get_state() -> dict[str, Any]:
+        pipeline.analyzer.want_faces()  # the page shows faces: detect while it polls
         return {
             "settings": pipeline.settings.model_dump(mode="json"),
             "live": list(LIVE_KEYS),
