@@ -104,6 +104,24 @@ def test_existing_output_kept_when_the_run_fails_mid_way(tmp_path, testdata):
     assert any("unchanged" in ln and partial_of(out).name in ln for ln in user_lines(stderr)), stderr
 
 
+def test_a_run_stopped_before_its_first_frame_replaces_nothing(tmp_path, testdata):
+    from hookcam.sinks.video import VideoFileSink
+
+    out = tmp_path / "out.mp4"
+    shutil.copy(testdata / "video/lp_d0.mp4", out)
+    before = sha(out)
+    VideoFileSink(out, 64, 48, 25).close()  # e.g. Ctrl-C while the camera was still opening
+    assert sha(out) == before and not partial_of(out).exists()
+    new = tmp_path / "new.mp4"
+    VideoFileSink(new, 64, 48, 25).close()
+    assert not new.exists()
+    sink = VideoFileSink(out, 64, 48, 25)
+    for i in range(5):
+        sink.send(np.full((48, 64, 3), 40 * i, np.uint8))
+    sink.close()
+    assert count_frames(out) == 5 and not partial_of(out).exists()
+
+
 # ------------------------------------------------------------------ hard kills and signals
 class PacedRun:
     """`hookcam run --realtime` writing a file and raw frames on stdout; the frames read from
