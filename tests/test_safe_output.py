@@ -91,17 +91,40 @@ def test_existing_output_kept_when_the_run_fails_mid_way(tmp_path, testdata):
     before = sha(out)
     p = subprocess.Popen([sys.executable, "-m", "hookcam", "run", "--input", testdata / "video/lp_s32.mp4",
                           "--output", out, "--output", "-", *SMALL], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    got = 0
-    while got < 30 * FRAME:
-        chunk = p.stdout.read1(1 << 20)
-        assert chunk, "hookcam stopped early"
-        got += len(chunk)
-    p.stdout.close()
-    stderr = p.stderr.read().decode(errors="replace")
-    assert p.wait(timeout=60) != 0 and "Traceback" not in stderr, stderr
+    try:
+        got = 0
+        while got < 30 * FRAME:
+            chunk = p.stdout.read1(1 << 20)
+            assert chunk, "hookcam stopped early"
+            got += len(chunk)
+        p.stdout.close()
+        stderr = p.stderr.read().decode(errors="replace")
+        assert p.wait(timeout=60) != 0 and "Traceback" not in stderr, stderr
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
     assert sha(out) == before
     assert count_frames(partial_of(out)) >= 25
     assert any("unchanged" in ln and partial_of(out).name in ln for ln in user_lines(stderr)), stderr
+
+
+def test_a_run_stopped_before_its_first_frame_replaces_nothing(tmp_path, testdata):
+    from hookcam.sinks.video import VideoFileSink
+
+    out = tmp_path / "out.mp4"
+    shutil.copy(testdata / "video/lp_d0.mp4", out)
+    before = sha(out)
+    VideoFileSink(out, 64, 48, 25).close()  # e.g. Ctrl-C while the camera was still opening
+    assert sha(out) == before and not partial_of(out).exists()
+    new = tmp_path / "new.mp4"
+    VideoFileSink(new, 64, 48, 25).close()
+    assert not new.exists()
+    sink = VideoFileSink(out, 64, 48, 25)
+    for i in range(5):
+        sink.send(np.full((48, 64, 3), 40 * i, np.uint8))
+    sink.close()
+    assert count_frames(out) == 5 and not partial_of(out).exists()
 
 
 # ------------------------------------------------------------------ hard kills and signals
@@ -145,9 +168,25 @@ class PacedRun:
         return sum(1 for s in self.seen if s <= t)
 
 
-def test_sigkill_leaves_a_new_output_that_plays(tmp_path, testdata):
+@pytest.fixture
+def paced(testdata):
+    """Starts PacedRuns; any still running when the test ends (a failed test) is killed."""
+    runs = []
+
+    def start(out) -> PacedRun:
+        runs.append(PacedRun(testdata, out))
+        return runs[-1]
+
+    yield start
+    for run in runs:
+        if run.proc.poll() is None:
+            run.proc.kill()
+            run.proc.wait()
+
+
+def test_sigkill_leaves_a_new_output_that_plays(tmp_path, paced):
     out = tmp_path / "new.mp4"
-    run = PacedRun(testdata, out)
+    run = paced(out)
     run.wait_frames(100)  # a little over 3 s at 30 fps
     killed = run.signal(signal.SIGKILL)
     expected = run.sent_before(killed - 1.0)
@@ -156,21 +195,21 @@ def test_sigkill_leaves_a_new_output_that_plays(tmp_path, testdata):
     assert count_frames(out) >= expected
 
 
-def test_sigkill_leaves_an_existing_output_intact_and_the_partial_beside_it(tmp_path, testdata):
+def test_sigkill_leaves_an_existing_output_intact_and_the_partial_beside_it(tmp_path, testdata, paced):
     out = tmp_path / "out.mkv"
     shutil.copy(testdata / "video/lp_d0.mp4", out)
     before = sha(out)
-    run = PacedRun(testdata, out)
+    run = paced(out)
     run.wait_frames(100)
     killed = run.signal(signal.SIGKILL)
     assert sha(out) == before
     assert count_frames(partial_of(out)) >= run.sent_before(killed - 1.0) >= 60
 
 
-def test_sigterm_replaces_an_existing_output_with_the_finished_file(tmp_path, testdata):
+def test_sigterm_replaces_an_existing_output_with_the_finished_file(tmp_path, testdata, paced):
     out = tmp_path / "out.mp4"
     shutil.copy(testdata / "video/lp_d0.mp4", out)
-    run = PacedRun(testdata, out)
+    run = paced(out)
     run.wait_frames(45)
     run.signal(signal.SIGTERM)
     assert run.proc.returncode == 0

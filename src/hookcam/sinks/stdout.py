@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import numpy as np
@@ -37,8 +38,6 @@ class StdoutSink:
 
     def _drop(self) -> None:
         """Stop writing to stdout: no retry of what is buffered, no error at exit."""
-        import os
-
         try:
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, self.out.fileno())

@@ -92,6 +92,9 @@ class VideoFileSink:
         """Finalise the file; an existing output is replaced only now."""
         if self.container is None:
             return
+        if self.frames == 0:  # stopped before its first frame: nothing to replace an old file with
+            self.abort()
+            return
         try:
             self._finalise()
         except (av.FFmpegError, OSError) as e:
