@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 import sys
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from hookcam.errors import SinkError
+
+if TYPE_CHECKING:
+    import numpy as np
 
 MODPROBE = ('sudo modprobe v4l2loopback devices=1 video_nr=10 card_label="hookcam" '
             "exclusive_caps=1")
