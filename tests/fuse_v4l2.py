@@ -4,7 +4,7 @@ pyvirtualcam's v4l2loopback backend opens the device O_WRONLY|O_SYNC, asks VIDIO
 (driver must be "v4l2 loopback" with the VIDEO_OUTPUT capability), sets the format with
 VIDIOC_S_FMT, then write()s whole I420 frames. This filesystem answers those ioctls the way
 the kernel module does and records every byte written, so a test can decode the frames that
-reached the "camera". Run as:  python fuse_v4l2.py MOUNTPOINT RECORD_DIR
+reached the "camera". Run as:  python fuse_v4l2.py MOUNTPOINT RECORD_DIR [--count-only]
 
 RECORD_DIR gets `frames.raw` (the bytes written, at their file offsets; a later open appends
 after what is there), `format.json` (the last S_FMT) and `events.log` (open/release lines, for
@@ -36,9 +36,11 @@ CAPS = v4l2.CAP_VIDEO_OUTPUT | v4l2.CAP_READWRITE | v4l2.CAP_STREAMING
 
 
 class LoopbackDevice(Operations):
-    def __init__(self, record_dir: str):
+    def __init__(self, record_dir: str, keep_frames: bool = True):
         self.dir = record_dir
-        self.raw = open(os.path.join(record_dir, "frames.raw"), "w+b")
+        # keep_frames=False (--count-only, for long benchmarks): bytes are counted, not stored;
+        # the device's st_size still says how many were written.
+        self.raw = open(os.path.join(record_dir, "frames.raw"), "w+b") if keep_frames else None
         self.events = open(os.path.join(record_dir, "events.log"), "a", buffering=1)
         self.write_lock = threading.Lock()
         self.size = 0
@@ -93,9 +95,10 @@ class LoopbackDevice(Operations):
         self._fault()
         with self.write_lock:
             offset += self.bases.get(fh, 0)
-            self.raw.seek(offset)
-            self.raw.write(data)
-            self.raw.flush()
+            if self.raw is not None:
+                self.raw.seek(offset)
+                self.raw.write(data)
+                self.raw.flush()
             self.size = max(self.size, offset + len(data))
         return len(data)
 
@@ -130,7 +133,8 @@ class LoopbackDevice(Operations):
 
 def main() -> None:
     mountpoint, record_dir = sys.argv[1], sys.argv[2]
-    FUSE(LoopbackDevice(record_dir), mountpoint, foreground=True, nothreads=False,
+    keep = "--count-only" not in sys.argv[3:]
+    FUSE(LoopbackDevice(record_dir, keep), mountpoint, foreground=True, nothreads=False,
          allow_other=False, big_writes=True, direct_io=True)
 
 

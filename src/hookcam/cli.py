@@ -100,7 +100,6 @@ SYSTEM_PACKAGES = {
     "debian": "sudo apt install libgl1 libglib2.0-0",
     "fedora": "sudo dnf install mesa-libGL glib2",
     "arch": "sudo pacman -S libglvnd glib2",
-    "suse": "sudo zypper install libGL1 glib2",
 }
 
 
@@ -114,7 +113,7 @@ def missing_library_hint(e: ImportError) -> str | None:
             fix = f"`{SYSTEM_PACKAGES[family]}`"
         else:
             fix = ", ".join(f"`{cmd}` ({name})" for name, cmd in
-                            zip(("Debian/Ubuntu", "Fedora", "Arch", "openSUSE"), SYSTEM_PACKAGES.values()))
+                            zip(("Debian/Ubuntu", "Fedora", "Arch"), SYSTEM_PACKAGES.values()))
         return f"a system library is missing ({text}); install it with {fix}, then run hookcam again"
     if isinstance(e, ModuleNotFoundError) and e.name:
         return (f"the Python package {e.name.split('.')[0]!r} is missing ({text}); "
@@ -130,7 +129,7 @@ def _distro_family(os_release: str = "/etc/os-release") -> str | None:
         return None
     ids = " ".join(info.get(k, "").strip('"').lower() for k in ("ID", "ID_LIKE")).split()
     for family, names in (("debian", ("debian", "ubuntu")), ("fedora", ("fedora", "rhel", "centos")),
-                          ("arch", ("arch",)), ("suse", ("suse", "opensuse"))):
+                          ("arch", ("arch",))):
         if any(i in names or any(n in i for n in names) for i in ids):
             return family
     return None
