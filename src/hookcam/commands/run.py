@@ -136,13 +136,13 @@ def run(settings: Settings, *, on_pipeline=None):
             raise SinkError("no output left to send frames to: add --output out.mp4 or --output null")
         pipeline = Pipeline(settings, source, sinks, effect=effect, store=store)
         keys.append(pipeline)
-        if (info.live or settings.loop or info.kind == "demo") and not settings.max_frames:
-            print("hookcam: running until stopped: Ctrl-C to stop", file=sys.stderr)
         if on_pipeline is not None:
             on_pipeline(pipeline)
         from hookcam.control import live_control  # control page, config reload, idle watcher
 
         with live_control(pipeline, settings), _signals(pipeline):
+            if (info.live or settings.loop or info.kind == "demo") and not settings.max_frames:
+                print("hookcam: running until stopped: Ctrl-C to stop", file=sys.stderr)
             return pipeline.run()
     except BaseException:
         if pipeline is None:  # the pipeline closes what it owns; before it exists, we do
