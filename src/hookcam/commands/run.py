@@ -41,7 +41,7 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-frames", type=int, metavar="N", help="stop after N output frames")
     p.add_argument("--loop", action="store_true", default=None, help="replay a file forever (a clip as a webcam)")
     p.add_argument("--realtime", action=argparse.BooleanOptionalAction, default=None,
-                   help="pace a file at its frame rate (default: yes when an output is a camera or window)")
+                   help="pace a file at its frame rate (default: yes with --loop or when an output is a camera or window)")
     p.add_argument("--show-fps", action="store_true", default=None, help="draw fps and stage times on the frames")
     p.add_argument("--stickers", metavar="DIR", help="your own sticker pack folder (PNGs + manifest.toml)")
     p.add_argument("--max-faces", type=int, help="most faces to handle per frame (default 4)")
@@ -167,6 +167,8 @@ def run(settings: Settings, *, on_pipeline=None):
 
         with live_control(pipeline, settings), _signals(pipeline):
             running = True
+            if (info.live or settings.loop or info.kind == "demo") and not settings.max_frames:
+                print("hookcam: running until stopped: Ctrl-C to stop", file=sys.stderr)
             return pipeline.run()
     except BaseException:
         if not running:  # the pipeline closes what it owns; before it runs, we do

@@ -193,6 +193,7 @@ class IdleWatcher:
 def loopback_device(pipeline) -> str | None:
     """The v4l2loopback device among the pipeline's outputs (a pyvirtualcam sink on Linux)."""
     for sink in pipeline.sinks:
+        sink = getattr(sink, "inner", None) or sink  # a RetryingSink around it (sinks/retry.py)
         cam = getattr(sink, "cam", None)
         device = getattr(cam, "device", None) or getattr(sink, "device", None)
         if device and type(sink).__name__ == "VirtualCamSink" and Path(str(device)).exists():

@@ -30,6 +30,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from hookcam.control.config import LIVE_KEYS, config_path, save_config
+from hookcam.control.schema import SettingsPatch, strip_unused_422
 from hookcam.errors import HookcamError
 from hookcam.settings import EFFECTS, Settings
 
@@ -181,6 +182,21 @@ class Preview:
                 self.watchers -= 1
 
 
+def describe_request_error(err: dict) -> str:
+    """A request validation error -> one line naming the setting."""
+    loc = [str(p) for p in err.get("loc", ()) if p != "body"]
+    kind, msg = err.get("type", ""), err.get("msg", "invalid body")
+    if kind == "extra_forbidden" and loc:
+        return f"unknown setting {loc[0]!r}"
+    if kind == "json_invalid":
+        return f"bad request: the body is not valid JSON ({err.get('ctx', {}).get('error', msg)})"
+    if not loc and isinstance(err.get("input"), (bytes, str)):
+        return "bad request: send a JSON object (Content-Type: application/json), e.g. {\"effect\": \"smile\"}"
+    if loc:
+        return f"bad setting {loc[0]!r}: {msg}"
+    return f"bad request: {msg} (send a JSON object of settings, e.g. {{\"effect\": \"smile\"}})"
+
+
 def _num(x):
     return None if x is None else round(float(x), 4)
 
@@ -218,13 +234,24 @@ def create_app(pipeline, *, host: str = "127.0.0.1", port: int = 8787, token: st
     lock = threading.Lock()
 
     app = FastAPI(title="hookcam control", version="1",
-                  description="Live control of a running `hookcam run`: the page at / uses only this API.")
+                  description="Live control of a running `hookcam run`: the page at / uses only this API.",
+                  strict_content_type=False)  # a JSON body sent without a Content-Type header is read
     app.state.preview = preview
 
     @app.exception_handler(RequestValidationError)
     async def _bad_request(request: Request, exc: RequestValidationError):
         err = exc.errors()[0] if exc.errors() else {}
-        return JSONResponse({"detail": f"bad request: {err.get('msg', 'invalid body')}"}, status_code=400)
+        return JSONResponse({"detail": describe_request_error(err)}, status_code=400)
+
+    def _openapi():  # the real body model, and no 422 (this server answers 400)
+        if app.openapi_schema is None:
+            from fastapi.openapi.utils import get_openapi
+
+            app.openapi_schema = strip_unused_422(get_openapi(
+                title=app.title, version=app.version, description=app.description, routes=app.routes))
+        return app.openapi_schema
+
+    app.openapi = _openapi
 
     def stats_json() -> dict:
         s = pipeline.stats
@@ -284,8 +311,9 @@ def create_app(pipeline, *, host: str = "127.0.0.1", port: int = 8787, token: st
 
     @app.patch("/api/settings", summary="Change settings live (partial object)",
                responses={400: {"description": "unknown, read-only or invalid setting; nothing applied"}})
-    def patch_settings(changes: dict[str, Any] = Body(..., examples=[{"effect": "smile"},
-                                                                     {"mirror": True, "smile_on": 0.7}])):
+    def patch_settings(body: SettingsPatch = Body(..., examples=[{"effect": "smile"},  # type: ignore[valid-type]
+                                                                {"mirror": True, "smile_on": 0.7}])):
+        changes = body.model_dump(mode="json", exclude_unset=True)
         current = pipeline.settings.model_dump(mode="json")
         live = {}
         for key, value in changes.items():

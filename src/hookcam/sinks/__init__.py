@@ -61,9 +61,7 @@ def open_sink(spec: str, width: int, height: int, fps: float, on_key=None, *,
             return None
         return WindowSink(width, height, fps, on_key)
     if spec == "virtualcam" or spec.startswith("/dev/"):
-        from hookcam.sinks.virtualcam import VirtualCamSink
-
-        return VirtualCamSink(None if spec == "virtualcam" else spec, width, height, fps)
+        return _virtual_camera(None if spec == "virtualcam" else spec, width, height, fps)
     path = Path(spec).expanduser()
     refuse_input_as_output(path, input_spec)
     if path.suffix.lower() in VIDEO_SUFFIXES:
@@ -72,7 +70,13 @@ def open_sink(spec: str, width: int, height: int, fps: float, on_key=None, *,
         return VideoFileSink(path, width, height, fps, audio)
     if Path(spec).exists() and not path.is_dir():
         # Any other existing file may be a virtual camera device node (tests use a FUSE file).
-        from hookcam.sinks.virtualcam import VirtualCamSink
-
-        return VirtualCamSink(spec, width, height, fps)
+        return _virtual_camera(spec, width, height, fps)
     raise SinkError(f"unknown output {spec!r}: use /dev/videoN, a .mp4/.mkv file, window, - or null")
+
+
+def _virtual_camera(device: str | None, width: int, height: int, fps: float) -> Sink:
+    """A virtual camera that fails mid-run is retried every second (sinks/retry.py)."""
+    from hookcam.sinks.retry import RetryingSink
+    from hookcam.sinks.virtualcam import VirtualCamSink
+
+    return RetryingSink(lambda: VirtualCamSink(device, width, height, fps))

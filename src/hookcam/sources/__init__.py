@@ -8,7 +8,7 @@ from pathlib import Path
 
 from hookcam.errors import SourceError
 from hookcam.sources.base import Source
-from hookcam.sources.images import IMAGE_SUFFIXES, ImageSource
+from hookcam.sources.images import ImageSource, is_still_image
 from hookcam.sources.video import VideoSource
 
 __all__ = ["Source", "open_source"]
@@ -19,6 +19,8 @@ def open_source(spec: str, size: tuple[int, int] | None = None, fps: float | Non
     """`0` / `/dev/video0` camera, a video file, an image, a folder of images, `demo`, or `auto`
     (the first camera that works, else the demo)."""
     spec = str(spec).strip()
+    if not spec:
+        raise SourceError("--input is empty: give a camera (0, /dev/video0), a file, a folder, demo or auto")
     if spec == "demo":
         from hookcam.sources.demo import DemoSource
 
@@ -34,7 +36,7 @@ def open_source(spec: str, size: tuple[int, int] | None = None, fps: float | Non
         return ImageSource(path, size, loop, fps)
     if not path.exists():
         raise SourceError(f"{spec}: no such file, folder or camera (cameras: 0, 1, /dev/videoN)")
-    if path.suffix.lower() in IMAGE_SUFFIXES - {".gif"}:
+    if is_still_image(path):  # by name or by content (a PNG named .mp4 is an image)
         return ImageSource(path, size, loop, fps)
     return VideoSource(path, size, loop)
 

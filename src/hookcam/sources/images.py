@@ -12,6 +12,22 @@ from hookcam.frames import fit, to_bgr8
 from hookcam.types import SourceInfo
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm", ".pgm"}
+# The first bytes of still-image formats: a PNG named clip.mp4 is still one image, not a
+# one-frame video. (GIFs may move, so they go to the video reader.)
+_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"BM", b"II*\x00", b"MM\x00*")
+
+
+def is_still_image(path: Path) -> bool:
+    """By name (.png, .jpg, ...), or by content whatever the name says."""
+    path = Path(path)
+    if path.suffix.lower() in IMAGE_SUFFIXES - {".gif"}:
+        return True
+    try:
+        with open(path, "rb") as f:
+            head = f.read(16)
+    except OSError:
+        return False
+    return head.startswith(_MAGIC) or (head[:4] == b"RIFF" and head[8:12] == b"WEBP")
 
 
 def load_image(path: Path) -> np.ndarray:
