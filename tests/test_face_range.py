@@ -43,12 +43,12 @@ def detector():
 @pytest.fixture(scope="module")
 def cases(detector):
     return A.sweep_cases(lambda img: A.reference_box(detector, img), photos=[TESTDATA / p for p in PHOTOS],
-                         sizes=(1.0, 0.45, 0.2, 0.15, 0.1))
+                         sizes=(1.0, 0.3, 0.15, 0.1))
 
 
 def test_size_sweep_subset(detector, cases):
     got = A.size_sweep(lambda bgr: [d.box for d in detector.detect_all(bgr)], cases)
-    assert sum(n for _, n in got.values()) == 6 * len(PHOTOS), "a sweep photo lost its reference face"
+    assert sum(n for _, n in got.values()) == 5 * len(PHOTOS), "a sweep photo lost its reference face"
     for size, (found, n) in got.items():
         need = n - 1 if size in (0.15, 0.1) else n  # targets: >= 90% / 80% there, >= 95% elsewhere
         assert found >= need, f"size {size}: {found}/{n} found"
