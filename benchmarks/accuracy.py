@@ -10,6 +10,11 @@ package or model file is missing print "n/a (reason)".
     false positives there, and the 15 testdata/negatives images with any hit.
 (b) smile: Yale happy vs normal (14), happy vs rest (22), SMILEsmileD (46): ours (smile > 0.5),
     Haar smile cascade, MediaPipe Face Landmarker blendshapes, fer mini-Xception int8.
+(d) size sweep: each one-face testdata photo pasted into a 1280x720 frame (a background from
+    testdata/negatives) as a square 100/80/60/45/30/20/15/10% of the frame height, the face
+    about 70% of the square, and alone as a square it fills ("fill"); share found (IoU >= 0.3)
+    by the live full pass alone and by the thorough detection (all passes, `hookcam analyze`);
+    and the group photos (faces found / faces there).
 (c) emotion: FER2013 PrivateTest (ours through the runtime path, and fer mini-Xception on the
     same images), InspireFace happy/sad/anger, muxspace (informative).
 """
@@ -124,6 +129,93 @@ def haar_face():
         raise RuntimeError("no Haar cascade in this OpenCV build")
     return lambda bgr: [tuple(map(int, b)) for b in
                         casc.detectMultiScale(cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY), 1.1, 5)]
+
+
+# ---------------------------------------------------------------- (d) size sweep
+SWEEP_SIZES = (1.0, 0.8, 0.6, 0.45, 0.3, 0.2, 0.15, 0.1)  # pasted square side / frame height
+SWEEP_FACE = 0.7  # the face box is about 70% of the pasted square
+SWEEP_BACKGROUNDS = ("insightface_view.jpg", "skimage_coffee.png", "darknet_horses.jpg",
+                     "skimage_rocket.jpg", "darknet_giraffe.jpg")
+
+
+def sweep_photos() -> list[Path]:
+    """Photos of one real face each (testdata), for the size sweep."""
+    gt = json.loads((TD / "ground_truth.json").read_text())["files"]
+    out = []
+    for key, v in sorted(gt.items()):
+        if v.get("faces") != 1 or v.get("kind") not in ("photo", "face_crop"):
+            continue
+        if "rot_" in key and not key.endswith("rot_0.png"):
+            continue
+        if key.startswith(("expressions/smilesmiled", "faces/insightface/Tom_Hanks")):
+            continue  # 64x64 / 112x112: too small to enlarge
+        out.append(TD / key)
+    return out
+
+
+def face_square(img: np.ndarray, box, fill: float) -> np.ndarray:
+    """A square around `box` whose side is the box's side / fill (edges replicated outside)."""
+    x, y, w, h = box
+    side = max(w, h) / fill
+    cx, cy = x + w / 2, y + h / 2
+    x0, y0, s = int(round(cx - side / 2)), int(round(cy - side / 2)), int(round(side))
+    ih, iw = img.shape[:2]
+    pad = max(0, -x0, -y0, x0 + s - iw, y0 + s - ih)
+    big = cv2.copyMakeBorder(img, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
+    return big[y0 + pad : y0 + pad + s, x0 + pad : x0 + pad + s]
+
+
+def reference_box(det: FaceDetector, img: np.ndarray):
+    """The face box in a photo of one face: the thorough detector on the photo given room."""
+    h, w = img.shape[:2]
+    p = max(h, w) // 2
+    big = cv2.copyMakeBorder(img, p, p, p, p, cv2.BORDER_CONSTANT, value=(128, 128, 128))
+    found = det.detect_all(big)
+    return [(x - p, y - p, bw, bh) for (x, y, bw, bh) in (d.box for d in found)]
+
+
+def sweep_cases(detect_ref, frame=(1280, 720), per_photo: int = 1, seed: int = 0,
+                photos: list[Path] | None = None, sizes=SWEEP_SIZES):
+    """(size, image, true box) cases: each photo's face (box from `detect_ref` on the photo
+    itself) pasted into a background frame at every size; and, size "fill", the square the
+    face fills alone. Positions are random (fixed seed)."""
+    rng = np.random.default_rng(seed)
+    fw, fh = frame
+    bgs = [cv2.resize(imread(TD / "negatives" / n), (fw, fh), interpolation=cv2.INTER_AREA)
+           for n in SWEEP_BACKGROUNDS]
+    cases = []
+    for i, path in enumerate(sweep_photos() if photos is None else photos):
+        img = imread(path)
+        boxes = detect_ref(img)
+        if not boxes:
+            continue
+        x, y, w, h = boxes[0]
+        sq = face_square(img, (x, y, w, h), SWEEP_FACE)
+        for size in sizes:
+            side = int(round(size * fh))
+            face = side * SWEEP_FACE
+            patch = cv2.resize(sq, (side, side), interpolation=cv2.INTER_AREA if side < len(sq)
+                               else cv2.INTER_LINEAR)
+            for _ in range(per_photo):
+                px = int(rng.integers(0, fw - side + 1))
+                py = int(rng.integers(0, fh - side + 1))
+                frame_img = bgs[(i + len(cases)) % len(bgs)].copy()
+                frame_img[py : py + side, px : px + side] = patch
+                off = (side - face) / 2
+                cases.append((size, frame_img, (px + off, py + off, face, face)))
+        filled = cv2.resize(face_square(img, (x, y, w, h), 1.0), (fh, fh), interpolation=cv2.INTER_LINEAR)
+        cases.append(("fill", filled, (0.0, 0.0, float(fh), float(fh))))
+    return cases
+
+
+def size_sweep(detect, cases, min_iou: float = 0.3) -> dict:
+    """Share of pasted faces found (a detection with IoU >= min_iou) per size."""
+    hits: dict = {}
+    for size, img, box in cases:
+        found = any(iou(box, b) >= min_iou for b in detect(img))
+        n, k = hits.get(size, (0, 0))
+        hits[size] = (n + 1, k + int(found))
+    return {size: (k, n) for size, (n, k) in hits.items()}
 
 
 # ---------------------------------------------------------------- smile / emotion methods
@@ -303,14 +395,21 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--skip-fer", action="store_true", help="skip FER2013 PrivateTest (slowest)")
+    ap.add_argument("--sweep-only", action="store_true", help="only (a) detection and (d) the size sweep")
     args = ap.parse_args()
     t0 = time.time()
     det = FaceDetector()
     res: dict = {"detection": {}, "smile": {}, "emotion": {}}
     res["detection"]["hookcam FaceDetector (BlazeFace full-range)"] = guarded(
         lambda: eval_detector(lambda bgr: [d.box for d in det.detect(bgr)]))
+    res["detection"]["hookcam thorough (all passes, hookcam analyze)"] = guarded(
+        lambda: eval_detector(lambda bgr: [d.box for d in det.detect_all(bgr)]))
     res["detection"]["OpenCV Haar frontal face (original)"] = guarded(
         lambda: eval_detector(haar_face()))
+    res["sweep"] = guarded(lambda: sweep_table(det))
+    if args.sweep_only:
+        print_detection(res)
+        return
 
     ours = Ours(det)
     methods = [("ours", lambda: ours), ("haar", HaarSmile), ("landmarker", Landmarker),
@@ -342,10 +441,7 @@ def main() -> None:
     if args.json:
         print(json.dumps(res, indent=2))
         return
-    print("## (a) Face detection (testdata/faces/dlib, 43 labelled faces, IoU >= 0.3; 15 negatives)\n")
-    print("| detector | result |\n|---|---|")
-    for k, v in res["detection"].items():
-        print(f"| {k} | {v} |")
+    print_detection(res)
     print("\n## (b) Smile\n")
     print("| method | Yale happy vs normal | Yale happy vs rest | SMILEsmileD (46) |\n|---|---|---|---|")
     for k, v in res["smile"].items():
@@ -362,6 +458,42 @@ def main() -> None:
         else:
             print(f"| {k} | {v['fer2013_private']} | {v['inspireface']} | {v['muxspace']} |")
     print(f"\n({res['seconds']} s)", file=sys.stderr)
+
+
+GROUPS = {"faces/insightface/t1.jpg": 6, "faces/deepface/selfie-many-people.jpg": 7,
+          "faces/dlib/bald_guys.jpg": 24}
+
+
+def sweep_table(det: FaceDetector) -> dict:
+    cases = sweep_cases(lambda img: reference_box(det, img))
+    out = {}
+    for name, fn in (("full pass (live, every scan)", det.detect), ("thorough (all passes)", det.detect_all)):
+        t0 = time.perf_counter()
+        r = size_sweep(lambda bgr: [d.box for d in fn(bgr)], cases)
+        ms = (time.perf_counter() - t0) / len(cases) * 1000
+        row = {str(k): f"{100 * a / b:.0f}% ({a}/{b})" for k, (a, b) in r.items()}
+        row["groups"] = ", ".join(f"{len(fn(imread(TD / g)))}/{n}" for g, n in GROUPS.items())
+        row["ms_per_frame"] = f"{ms:.0f}"
+        out[name] = row
+    return out
+
+
+def print_detection(res: dict) -> None:
+    print("## (a) Face detection (testdata/faces/dlib, 43 labelled faces, IoU >= 0.3; 15 negatives)\n")
+    print("| detector | result |\n|---|---|")
+    for k, v in res["detection"].items():
+        print(f"| {k} | {v} |")
+    sw = res.get("sweep")
+    if isinstance(sw, str) or sw is None:
+        print(f"\n## (d) Size sweep: {sw}")
+        return
+    cols = [str(s) for s in SWEEP_SIZES] + ["fill"]
+    print("\n## (d) Size sweep: faces found, pasted square as a share of 720p height; group photos\n")
+    print("| detector | " + " | ".join(f"{float(c):.0%}" if c != "fill" else "filled square" for c in cols)
+          + " | t1 / selfie / bald_guys | ms per 720p frame |")
+    print("|---" * (len(cols) + 3) + "|")
+    for k, row in sw.items():
+        print(f"| {k} | " + " | ".join(row.get(c, "-") for c in cols) + f" | {row['groups']} | {row['ms_per_frame']} |")
 
 
 if __name__ == "__main__":

@@ -150,3 +150,31 @@ def test_no_output_left_when_window_has_no_display(testdata):
     lines = user_lines(r.stderr)
     assert any("no display" in ln for ln in lines)
     assert lines[-1].startswith("hookcam: no output left")
+
+
+@pytest.mark.parametrize("clip", ["video/lp_s18.mp4", "video/tps_driving.mp4"])
+def test_sticker_stays_on_small_and_frame_filling_faces(tmp_path, testdata, clip):
+    """lp_s18: a person standing in a room; tps_driving: a face that fills the frame. With the
+    smile threshold at 0 the sticker shows whenever the face is tracked: it must be there in
+    (nearly) every frame and sit on the face the thorough detector finds in the source frame."""
+    from hookcam.faces.detect import FaceDetector
+
+    out = tmp_path / "out.mp4"
+    r = run_cli("run", "--input", testdata / clip, "--output", out, "--effect", "smile",
+                "--smile-on", "0.0", "--smile-off", "0.0", "--max-frames", "30")
+    assert r.returncode == 0, r.stderr
+    got, src = decode(out), decode(testdata / clip)[:30]
+    assert len(got) == 30
+    det = FaceDetector()
+    on_face = 0
+    for i in range(3, 30):
+        changed = cv2.absdiff(got[i], src[i]).max(axis=2) > 60
+        if changed.mean() < 0.002:
+            continue
+        ys, xs = np.nonzero(changed)
+        cx, cy = float(np.median(xs)), float(np.median(ys))
+        if i % 9 == 0:  # reference boxes on a few frames (the thorough detector is slow)
+            (x, y, w, h), = [d.box for d in det.detect_all(src[i])][:1]
+            assert x - 0.5 * w <= cx <= x + 1.5 * w and y - 0.8 * h <= cy <= y + 1.5 * h, (i, (cx, cy), (x, y, w, h))
+        on_face += 1
+    assert on_face >= 0.9 * 27, f"sticker in {on_face}/27 frames"

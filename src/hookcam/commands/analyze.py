@@ -96,7 +96,7 @@ def main(args) -> int:
                 if args.crop:
                     faces = [face_record((0, 0, w, h), 1.0, model.predict_crop(img))]
                 else:
-                    dets = detector.detect(img)
+                    dets = detector.detect_all(img)  # all passes: faces of any size
                     exprs = model.predict(img, [(d.box, d.keypoints) for d in dets]) if dets else []
                     faces = [face_record(d.box, d.score, e) for d, e in zip(dets, exprs)]
                     if landmarker is not None:

@@ -71,11 +71,12 @@ class FaceDetector:
         h, w = bgr.shape[:2]
         return self._finish(self._square(bgr, (0, 0, w, h), max(h, w), _LETTERBOX), w, h)
 
-    def detect_padded(self, bgr: np.ndarray) -> list[Detection]:
-        """The frame shrunk onto a canvas PAD times its size: a face that fills the frame."""
+    def detect_padded(self, bgr: np.ndarray, mirror: bool = False) -> list[Detection]:
+        """The frame shrunk onto a canvas PAD times its size: a face that fills the frame.
+        `mirror`: the canvas holds the frame reflected at its edges (faces cut by the edge)."""
         h, w = bgr.shape[:2]
         side = PAD * max(h, w)
-        return self._finish(self._square(bgr, (0, 0, w, h), side, _LETTERBOX,
+        return self._finish(self._square(bgr, (0, 0, w, h), side, _LETTERBOX, mirror=mirror,
                                          offset=((side - w) / 2, (side - h) / 2)), w, h)
 
     def tiles(self, shape: Sequence[int], level: int = 0) -> list[Box]:
@@ -105,6 +106,23 @@ class FaceDetector:
             out += self._square(bgr, t, t[2], _SHORT if short else _LETTERBOX, graph=graph)
         return self._finish(out, w, h)
 
+    def detect_edges(self, bgr: np.ndarray) -> list[Detection]:
+        """Faces cut by the frame's edge: squares of half the frame's smaller side straddling
+        the edge, the frame reflected beyond it (a half face then looks whole), short-range
+        model. Only detections centred inside the frame count."""
+        h, w = bgr.shape[:2]
+        side = 0.5 * min(h, w)
+        step = side / 2
+        xs = np.arange(-side / 2, w - side / 2 + 1, step)
+        ys = np.arange(-side / 2, h - side / 2 + 1, step)
+        graph, out = self._short_graph(), []
+        for y in ys:
+            for x in xs:
+                if x < 0 or y < 0 or x + side > w or y + side > h:
+                    out += self._square(bgr, (x, y, side, side), side, _SHORT, graph=graph, mirror=True)
+        inside = [d for d in out if 0 <= d.box[0] + d.box[2] / 2 < w and 0 <= d.box[1] + d.box[3] / 2 < h]
+        return self._finish(inside, w, h)
+
     def _short_graph(self):
         if self._short is None:
             self._short = self._fd.FaceDetection(model_selection=0, min_detection_confidence=0.3)
@@ -114,15 +132,19 @@ class FaceDetector:
         """Every pass, merged: the thorough look for stills and `hookcam analyze`."""
         found = (self.detect(bgr) + self.detect_padded(bgr) + self.detect_tiles(bgr)
                  + self.detect_tiles(bgr, self.tiles(bgr.shape, level=1))
-                 + self.detect_tiles(bgr, short=True))
+                 + self.detect_tiles(bgr, short=True) + self.detect_padded(bgr, mirror=True)
+                 + self.detect_edges(bgr))
         return [d for d in merge(found) if self.verify(bgr, d) is not None][: self.max_faces]
 
     def verify(self, bgr: np.ndarray, det: Detection) -> Detection | None:
         """The short-range model's second look at a detection (None: not a face after all)."""
-        again = self.refine(bgr, det.box)
-        return again if again is not None and again.score >= VERIFY else None
+        for mirror in (False, True):  # mirrored: a face cut by the frame's edge
+            again = self.refine(bgr, det.box, mirror=mirror)
+            if again is not None and again.score >= VERIFY:
+                return again
+        return None
 
-    def refine(self, bgr: np.ndarray, box: Box, grow: float = 2.2) -> Detection | None:
+    def refine(self, bgr: np.ndarray, box: Box, grow: float = 2.2, mirror: bool = False) -> Detection | None:
         """The face near `box` again, found by the short-range model in a window `grow` times
         the box (cheap: one 128x128 model call); None if it is not there any more."""
         self._short_graph()
@@ -130,16 +152,19 @@ class FaceDetector:
         side = grow * max(bw, bh)
         win = (x + bw / 2 - side / 2, y + bh / 2 - side / 2, side, side)
         h, w = bgr.shape[:2]
-        found = self._finish(self._square(bgr, win, side, _SHORT, graph=self._short), w, h)
+        found = self._finish(self._square(bgr, win, side, _SHORT, graph=self._short, mirror=mirror), w, h)
         best = max(found, key=lambda d: _iou(d.box, box), default=None)
         return best if best is not None and _iou(best.box, box) > 0.2 else None
 
     # ------------------------------------------------------------ internals
     def _square(self, bgr: np.ndarray, region: Box, side: float, size: int,
-                offset: tuple[float, float] = (0.0, 0.0), graph=None) -> list[Detection]:
+                offset: tuple[float, float] = (0.0, 0.0), graph=None,
+                mirror: bool = False) -> list[Detection]:
         """Run a model on the square of `side` frame pixels whose top-left is region's corner
         minus `offset`, holding what of `region` lies inside the frame (the rest is black),
-        scaled to `size` pixels. Returns detections in frame pixels (not yet thresholded)."""
+        scaled to `size` pixels; `mirror`: the frame reflected at its edges instead of black (a
+        face cut by the edge then looks whole). Returns detections in frame pixels (not yet
+        thresholded)."""
         h, w = bgr.shape[:2]
         rx, ry, rw, rh = region
         ox, oy = rx - offset[0], ry - offset[1]  # frame position of the square's corner
@@ -155,6 +180,12 @@ class FaceDetector:
         px, py = round((x0 - ox) * scale), round((y0 - oy) * scale)
         px, py = min(max(px, 0), size - 1), min(max(py, 0), size - 1)
         part = part[: size - py, : size - px]
+        if mirror:
+            ph, pw = part.shape[:2]
+            t, b = min(py, ph - 1), min(size - py - ph, ph - 1)
+            left, r = min(px, pw - 1), min(size - px - pw, pw - 1)
+            part = cv2.copyMakeBorder(part, t, b, left, r, cv2.BORDER_REFLECT_101)
+            px, py = px - left, py - t
         square[py : py + part.shape[0], px : px + part.shape[1]] = part
         result = (graph or self._mp).process(cv2.cvtColor(square, cv2.COLOR_BGR2RGB))
         out = []
