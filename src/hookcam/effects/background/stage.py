@@ -81,9 +81,10 @@ class BackgroundStage:
                     if self._result is None or self._result.seq < seq:
                         self._result = result
                     self._cv.notify_all()
-                    rest = started + 1.0 / self.max_hz - time.monotonic()
-                    if rest > 0 and not self._stop:
-                        self._cv.wait(rest)  # leave the CPU to the call (close() wakes it)
+                    # Leave the CPU to the call until the next segmentation is due (new frames
+                    # notify this condition too: only close() ends the wait early).
+                    while not self._stop and (rest := started + 1.0 / self.max_hz - time.monotonic()) > 0:
+                        self._cv.wait(rest)
         except Exception as e:  # noqa: BLE001 - reported by process(), as one line
             self.error = HookcamError(f"person segmentation stopped ({type(e).__name__}: {e}); "
                                       "run `hookcam doctor`, or leave --background out")
