@@ -156,6 +156,8 @@ def test_read_only_and_invalid_settings_are_refused_with_400(hookcam):
         ({"effect": "sepia"}, "effect"), ({"mirror": "sideways"}, "mirror"),
         ({"stickers": "/nonexistent/pack", "effect": "smile"}, "manifest"),
         ({"nonsense": 1}, "unknown"),
+        ({"background": "#12345"}, "#RRGGBB"), ({"background": "/nonexistent/room.jpg"}, "does not exist"),
+        ({"framing": "sometimes"}, "framing"), ({"framing_max_zoom": 0.5}, "framing_max_zoom"),
     ]:
         r = hookcam.http.patch("/api/settings", json=body)
         assert r.status_code == 400, (body, r.text)

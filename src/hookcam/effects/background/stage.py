@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 
 from hookcam.effects.background.fill import Blur, open_backdrop
-from hookcam.effects.background.mask import Mover, Refiner, Steady, blend
+from hookcam.effects.background.mask import Buffers, Mover, Refiner, Steady, blend
 from hookcam.effects.background.segment import Segmenter
 from hookcam.errors import HookcamError
 from hookcam.types import Face
@@ -50,6 +50,7 @@ class BackgroundStage:
         self.refiner = Refiner()
         self.steady = Steady()
         self.mover = Mover()
+        self._bufs = Buffers()  # output-thread scratch arrays
         self._inline: Segmenter | None = None
         self._cv = threading.Condition()
         self._job: tuple[int, np.ndarray] | None = None
@@ -81,9 +82,10 @@ class BackgroundStage:
                     if self._result is None or self._result.seq < seq:
                         self._result = result
                     self._cv.notify_all()
-                    rest = started + 1.0 / self.max_hz - time.monotonic()
-                    if rest > 0 and not self._stop:
-                        self._cv.wait(rest)  # leave the CPU to the call (close() wakes it)
+                    # Leave the CPU to the call until the next segmentation is due (new frames
+                    # notify this condition too: only close() ends the wait early).
+                    while not self._stop and (rest := started + 1.0 / self.max_hz - time.monotonic()) > 0:
+                        self._cv.wait(rest)
         except Exception as e:  # noqa: BLE001 - reported by process(), as one line
             self.error = HookcamError(f"person segmentation stopped ({type(e).__name__}: {e}); "
                                       "run `hookcam doctor`, or leave --background out")
@@ -144,9 +146,10 @@ class BackgroundStage:
         # Refine and blend only inside the box around the person (outside it alpha is 0): the
         # full-resolution work shrinks with the share of the frame the person covers.
         front = image[y0:y1, x0:x1]
-        alpha = Refiner.alpha(a[sy0:sy1, sx0:sx1], b[sy0:sy1, sx0:sx1],
-                              cv2.cvtColor(front, cv2.COLOR_BGR2GRAY))
-        out[y0:y1, x0:x1] = blend(front, out[y0:y1, x0:x1], alpha)
+        grey = cv2.cvtColor(front, cv2.COLOR_BGR2GRAY, dst=self._bufs.get("grey", y1 - y0, x1 - x0, np.uint8))
+        alpha = Refiner.alpha(a[sy0:sy1, sx0:sx1], b[sy0:sy1, sx0:sx1], grey, self._bufs)
+        region = out[y0:y1, x0:x1]
+        blend(front, region, alpha, self._bufs, dst=region)
         return out, faces
 
     def alpha(self, image: np.ndarray) -> np.ndarray:
