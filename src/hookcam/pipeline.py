@@ -74,6 +74,15 @@ class Handoff:
             self._cv.notify_all()
 
 
+def _needs(effect: Effect, stages: Sequence[FrameStage]) -> frozenset[str]:
+    """What the analysis stage must compute for the effect and the frame stages (framing
+    follows faces even when the effect draws nothing on them)."""
+    out = frozenset(effect.needs)
+    for stage in stages:
+        out |= getattr(stage, "needs", frozenset())
+    return out
+
+
 class Pipeline:
     def __init__(self, settings: Settings, source: Source, sinks: Sequence[Sink], *,
                  effect: Effect | None = None, analyzer: Analyzer | None = None,
@@ -91,7 +100,7 @@ class Pipeline:
         self._pending_stages: tuple[list, list] | None = None
         self._custom_background = settings.background if settings.background not in ("none", "blur") else None
         self.analyzer = analyzer or Analyzer(
-            self.effect.needs, threshold=settings.detect_threshold, max_faces=settings.max_faces,
+            _needs(self.effect, self.stages), threshold=settings.detect_threshold, max_faces=settings.max_faces,
             smile_on=settings.smile_on, smile_off=settings.smile_off, store=store)
         info = source.info
         self.fps = settings.fps if (settings.fps and not info.live) else info.fps
@@ -164,7 +173,9 @@ class Pipeline:
             self.analyzer.set_smile_thresholds(new.smile_on, new.smile_off)
             if new_effect is not None:
                 self._pending_effect = new_effect
-                self.analyzer.set_needs(new_effect.needs)
+            effect = self._pending_effect or self.effect
+            stages = self._pending_stages[0] if self._pending_stages else self.stages
+            self.analyzer.set_needs(_needs(effect, stages))
             return new
 
     def handle_key(self, key: str) -> None:

@@ -14,8 +14,8 @@ class Effect(Protocol):
     """An effect edits frames. It must be cheap per call: anything heavy (a GAN) runs in the
     effect's own worker thread and `apply` uses its newest result, so output never waits.
 
-    `needs` tells the analysis stage what to compute per face: any of
-    {"smile", "emotion", "landmarks"}.
+    `needs` tells the analysis stage what to compute: any of {"faces", "smile", "emotion",
+    "landmarks"} ("faces": boxes only). An empty set means no face detection runs at all.
 
     An effect with a worker may have a `sync` attribute: the pipeline sets it to True when it
     processes a file frame by frame in step (file to file), and the effect then computes inline

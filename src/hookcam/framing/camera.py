@@ -83,6 +83,7 @@ class AutoFraming:
     """`process(image, faces)` -> (the framed image, the faces in output coordinates)."""
 
     name = "framing"
+    needs = frozenset({"faces"})  # the analysis stage must find faces even for effect none
 
     def __init__(self, max_zoom: float = 3.0, log: Callable[[str], None] | None = None, fps: float = 30.0):
         self.max_zoom = max_zoom
