@@ -83,6 +83,7 @@ class AutoFraming:
     """`process(image, faces)` -> (the framed image, the faces in output coordinates)."""
 
     name = "framing"
+    needs_faces = True  # face detection must run while framing is on, whatever the effect
 
     def __init__(self, max_zoom: float = 3.0, log: Callable[[str], None] | None = None, fps: float = 30.0):
         self.max_zoom = max_zoom

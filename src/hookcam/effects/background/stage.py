@@ -41,6 +41,7 @@ class BackgroundStage:
     (file to file: every frame gets its own mask)."""
 
     name = "background"
+    needs_faces = False  # (framing does need them: a hint for analysis scheduling)
 
     def __init__(self, spec: str, strength: float = 12.0, model: str = "landscape", stats=None):
         self.spec, self.model = spec, model
@@ -151,6 +152,11 @@ class BackgroundStage:
         region = out[y0:y1, x0:x1]
         blend(front, region, alpha, self._bufs, dst=region)
         return out, faces
+
+    def set_strength(self, strength: float) -> None:
+        """A new blur strength, from the next frame on (the mask and worker stay)."""
+        if isinstance(self.backdrop, Blur):
+            self.backdrop.strength = strength
 
     def alpha(self, image: np.ndarray) -> np.ndarray:
         """The composite mask for one image in [0, 1], computed inline (tests and tools)."""
