@@ -119,9 +119,13 @@ class BackgroundStage:
         quarter = cv2.resize(image, (max(1, w // QUARTER), max(1, h // QUARTER)), interpolation=QUARTER_INTERP)
         self._seq += 1
         if self.sync:
-            if self._inline is None:
-                self._inline = Segmenter(self.model)
-            result = self._segment(self._inline, self._seq, quarter)
+            try:
+                if self._inline is None:
+                    self._inline = Segmenter(self.model)
+                result = self._segment(self._inline, self._seq, quarter)
+            except Exception as e:  # noqa: BLE001 - one line, as from the worker
+                raise HookcamError(f"person segmentation failed ({type(e).__name__}: {e}); "
+                                   "run `hookcam doctor`, or leave --background out") from None
         else:
             with self._cv:
                 self._job = (self._seq, quarter)
