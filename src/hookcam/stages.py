@@ -65,6 +65,10 @@ def rebuild(old: Sequence[FrameStage], before, after, log=None, stats=None) -> t
     for name, keys, make in (("background", BACKGROUND_KEYS, lambda: make_background(after, stats)),
                              ("framing", FRAMING_KEYS, lambda: make_framing(after, log))):
         stage = by_name.get(name)
+        if name == "background" and stage is not None and changed(keys) and not changed(keys[:1] + keys[2:]):
+            stage.set_strength(after.background_blur)  # a slider drag: no new worker, no flash
+            new.append(stage)
+            continue
         if changed(keys):
             if stage is not None:
                 retired.append(stage)

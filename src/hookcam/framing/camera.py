@@ -163,9 +163,9 @@ class AutoFraming:
         self.crop = self._clamp(cur, w, h)
         zoom = h / self.crop.h
         if zoom > 1.05 and not self._said_upscale:
-            self.log(f"framing: zooming {zoom:.1f}x upscales a {round(self.crop.h * w / h)}x"
-                     f"{round(self.crop.h)} crop to {w}x{h}; a camera size above the output size "
-                     "(e.g. --size 1920x1080) keeps it sharp")
+            self.log(f"framing: zooming {zoom:.1f}x enlarges a {round(self.crop.h * w / h)}x"
+                     f"{round(self.crop.h)} crop of the camera's picture to {w}x{h}, softer than the "
+                     "camera itself (--framing-max-zoom limits it)")
             self._said_upscale = True
         self.transform = Transform(self.crop.rect(w / h), (w, h))
         return self.transform

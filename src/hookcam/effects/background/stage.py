@@ -41,6 +41,7 @@ class BackgroundStage:
     (file to file: every frame gets its own mask)."""
 
     name = "background"
+    needs: frozenset[str] = frozenset()  # no face detection needed for the background
 
     def __init__(self, spec: str, strength: float = 12.0, model: str = "landscape", stats=None):
         self.spec, self.model = spec, model
@@ -118,9 +119,13 @@ class BackgroundStage:
         quarter = cv2.resize(image, (max(1, w // QUARTER), max(1, h // QUARTER)), interpolation=QUARTER_INTERP)
         self._seq += 1
         if self.sync:
-            if self._inline is None:
-                self._inline = Segmenter(self.model)
-            result = self._segment(self._inline, self._seq, quarter)
+            try:
+                if self._inline is None:
+                    self._inline = Segmenter(self.model)
+                result = self._segment(self._inline, self._seq, quarter)
+            except Exception as e:  # noqa: BLE001 - one line, as from the worker
+                raise HookcamError(f"person segmentation failed ({type(e).__name__}: {e}); "
+                                   "run `hookcam doctor`, or leave --background out") from None
         else:
             with self._cv:
                 self._job = (self._seq, quarter)
@@ -151,6 +156,11 @@ class BackgroundStage:
         region = out[y0:y1, x0:x1]
         blend(front, region, alpha, self._bufs, dst=region)
         return out, faces
+
+    def set_strength(self, strength: float) -> None:
+        """A new blur strength, from the next frame on (the mask and worker stay)."""
+        if isinstance(self.backdrop, Blur):
+            self.backdrop.strength = strength
 
     def alpha(self, image: np.ndarray) -> np.ndarray:
         """The composite mask for one image in [0, 1], computed inline (tests and tools)."""
