@@ -21,6 +21,7 @@ class FrameStage(Protocol):
     Like effects, heavy work runs in the stage's own worker (`sync` = True: inline)."""
 
     name: str
+    needs: frozenset[str]  # what analysis must compute for this stage ({"faces"} for framing)
 
     def process(self, image: np.ndarray, faces: Sequence[Face]) -> tuple[np.ndarray, Sequence[Face]]:
         """Must not edit `image` in place (the camera frame is shared with analysis)."""
