@@ -59,7 +59,7 @@ class AnimeEffect:
     name = "anime"
     # The detector's eye and mouth keypoints place the crop well enough; the 478-point
     # landmarker would take most of a core at 30 fps from the GAN worker.
-    needs: frozenset[str] = frozenset()
+    needs: frozenset[str] = frozenset({"faces"})
     # Detecting at 15 Hz instead of 30 leaves half a core more to the GAN; the tracker moves
     # the box (and with it the stylised face) to every frame's time in between.
     analysis_hz = 15.0
