@@ -69,7 +69,8 @@ class FaceDetector:
     def detect(self, bgr: np.ndarray) -> list[Detection]:
         """The full pass: the whole frame letterboxed (faces from ~1/5 to ~2/3 of its height)."""
         h, w = bgr.shape[:2]
-        return self._finish(self._square(bgr, (0, 0, w, h), max(h, w), _LETTERBOX), w, h)
+        side = max(h, w)  # a small image is not enlarged (MediaPipe scales it to 192 itself)
+        return self._finish(self._square(bgr, (0, 0, w, h), side, min(side, _LETTERBOX)), w, h)
 
     def detect_padded(self, bgr: np.ndarray, mirror: bool = False) -> list[Detection]:
         """The frame shrunk onto a canvas PAD times its size: a face that fills the frame.
