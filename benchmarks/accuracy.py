@@ -398,7 +398,7 @@ def main() -> None:
     ap.add_argument("--sweep-only", action="store_true", help="only (a) detection and (d) the size sweep")
     args = ap.parse_args()
     t0 = time.time()
-    det = FaceDetector()
+    det = FaceDetector(max_faces=64)  # group photos hold up to 24 faces
     res: dict = {"detection": {}, "smile": {}, "emotion": {}}
     res["detection"]["hookcam FaceDetector (BlazeFace full-range)"] = guarded(
         lambda: eval_detector(lambda bgr: [d.box for d in det.detect(bgr)]))

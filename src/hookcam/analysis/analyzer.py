@@ -52,6 +52,7 @@ class Analyzer:
         self._n = 0  # analysed frames
         self._scans = 0
         self._wanted_until = 0.0
+        self._corr: dict[int, np.ndarray] = {}  # track id -> short-range -> full-range box
 
     @property
     def expression(self):
@@ -84,29 +85,44 @@ class Analyzer:
         return bool(self.needs) or time.monotonic() < self._wanted_until
 
     def _detect(self, image: np.ndarray, t: float) -> list:
-        """Tracked faces found again near where they were, plus, on a scan, new (confirmed) ones."""
+        """Tracked faces found again near where they were, plus, on a scan, new (confirmed) ones.
+
+        Boxes keep the full-range model's framing (what the expression model was trained on and
+        stickers are placed by): each track learns how its short-range box differs from the
+        full-range one whenever a full pass sees it, and corrects the short-range box with that."""
         det = self.detector
-        found = []
+        found, raw, owner = [], [], []
         for tr in self.tracker.tracks:
             again = det.refine(image, tr.box_at(t))
             if again is not None and all(_overlap(again.box, f.box) < 0.5 for f in found):
-                found.append(again)
+                raw.append(again)
+                owner.append(tr.id)
+                found.append(_corrected(again, self._corr.get(tr.id)))
         if self._n % max(1, self.scan_every) == 0 or not self.tracker.tracks:
             k = self._scans
             self._scans += 1
+            full_range = True
             if k % 2 == 0:
                 new = det.detect(image)
             else:  # the padded pass, or the next 3 small tiles (short-range model)
                 tiles = det.tiles(image.shape, level=-1)
                 groups = [tiles[i : i + 3] for i in range(0, len(tiles), 3)]
                 step = (k // 2) % (len(groups) + 1)
-                new = (det.detect_padded(image) if step == len(groups)
+                full_range = step == len(groups)
+                new = (det.detect_padded(image) if full_range
                        else det.detect_tiles(image, groups[step], short=True))
             for d in new:
-                if all(_overlap(d.box, f.box) < 0.3 for f in found):
+                mine = [i for i, r in enumerate(raw) if _overlap(d.box, r.box) >= 0.5]
+                if mine and full_range:  # a tracked face: learn its correction, use the full box
+                    i = mine[0]
+                    c = _correction(raw[i], d)
+                    old = self._corr.get(owner[i])
+                    self._corr[owner[i]] = c if old is None else 0.5 * old + 0.5 * c
+                    found[i] = d
+                elif not mine and all(_overlap(d.box, f.box) < 0.3 for f in found):
                     again = det.verify(image, d)
                     if again is not None:
-                        found.append(again)
+                        found.append(d if full_range else again)
         self._n += 1
         return found
 
@@ -153,7 +169,7 @@ class Analyzer:
                     f.emotion = self._emotion.setdefault(f.track_id, LabelSmoother()).update(r.emotions)
         t2 = time.perf_counter()
         live = {tr.id for tr in self.tracker.tracks}
-        for d in (self._smile, self._emotion):
+        for d in (self._smile, self._emotion, self._corr):
             for k in [k for k in d if k not in live]:
                 del d[k]
         with self._lock:
@@ -192,6 +208,25 @@ class Analyzer:
         self.detector.close()
         if self._landmarker is not None:
             self._landmarker.close()
+
+
+def _correction(short, full) -> np.ndarray:
+    """How the full-range detection differs from the short-range one of the same face: centre
+    shift in box widths/heights, scale, and each keypoint's shift in box widths/heights."""
+    sx, sy, sw, sh = short.box
+    fx, fy, fw, fh = full.box
+    box = [(fx + fw / 2 - sx - sw / 2) / sw, (fy + fh / 2 - sy - sh / 2) / sh, fw / sw, fh / sh]
+    kps = ((full.keypoints - short.keypoints) / (sw, sh)).ravel()
+    return np.concatenate([box, kps])
+
+
+def _corrected(d, c):
+    if c is None:
+        return d
+    x, y, w, h = d.box
+    cx, cy, nw, nh = x + w / 2 + c[0] * w, y + h / 2 + c[1] * h, w * c[2], h * c[3]
+    kps = d.keypoints + c[4:].reshape(-1, 2) * (w, h)
+    return replace(d, box=(cx - nw / 2, cy - nh / 2, nw, nh), keypoints=kps.astype(np.float32))
 
 
 def _overlap(a, b) -> float:

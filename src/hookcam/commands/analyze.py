@@ -23,7 +23,7 @@ def add_parser(sub) -> None:
     p.add_argument("--crop", action="store_true",
                    help="each whole image is one face crop (datasets such as SMILEsmileD)")
     p.add_argument("--threshold", type=float, default=0.5, help="face detection threshold (default 0.5)")
-    p.add_argument("--max-faces", type=int, default=16)
+    p.add_argument("--max-faces", type=int, default=32, help="at most this many faces per image (default 32)")
     p.add_argument("--landmarks", action="store_true",
                    help="add 478 face landmarks per face (needs the face_landmarker model)")
     p.add_argument("--model-dir", help="folder with ready model files (or HOOKCAM_MODEL_DIR)")
