@@ -20,7 +20,6 @@ QUIET_ENV = {
     "GLOG_minloglevel": "2",
     "TF_CPP_MIN_LOG_LEVEL": "2",
     "OPENCV_LOG_LEVEL": "ERROR",
-    "ORT_LOGGING_LEVEL": "3",
 }
 
 NOISE = re.compile(
