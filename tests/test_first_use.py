@@ -177,3 +177,21 @@ def test_loop_is_paced_like_a_webcam_unless_no_realtime():
 def test_unknown_anime_model_is_one_line():
     one_line_error(run_cli("run", "--input", CLIP, "--output", "null", "--anime-model", "bogus"),
                    "unknown anime model", "anime_tiny_cute")
+
+
+def test_noise_filter_keeps_everything_else():
+    from hookcam.quiet import _keep
+
+    for noise in [b"INFO: Created TensorFlow Lite XNNPACK delegate for CPU.",
+                  b"WARNING: All log messages before absl::InitializeLog() is called are written to STDERR",
+                  b"W0000 00:00:1796177021.311276   12762 face_landmarker_graph.cc:174] Sets FaceBlendshapes",
+                  b"I0000 00:00:1796177021.306833   12762 task_runner.cc:85] GPU suport is not available",
+                  b"2026-12-02 02:00:00.123456789 [W:onnxruntime:, graph.cc:1] Removing initializer",
+                  b"INFO: "]:
+        assert _keep(noise) is None, noise
+    for own in [b"hookcam: input video file a.mp4", b"Traceback (most recent call last):", b"",
+                b"  detect   median    8.4 ms   p95   15.7 ms", b"F0000 00:00:1.0 1 x.cc:1] Check failed"]:
+        assert _keep(own) == own
+    # TFLite's "INFO: " prefix written just before another thread's line break
+    assert _keep(b"hookcam: running until stopped: Ctrl-C to stopINFO: ") == \
+        b"hookcam: running until stopped: Ctrl-C to stop"

@@ -20,7 +20,6 @@ QUIET_ENV = {
     "GLOG_minloglevel": "2",
     "TF_CPP_MIN_LOG_LEVEL": "2",
     "OPENCV_LOG_LEVEL": "ERROR",
-    "ORT_LOGGING_LEVEL": "3",
 }
 
 NOISE = re.compile(
@@ -57,14 +56,13 @@ class StderrFilter:
     def start(self) -> StderrFilter:
         try:
             sys.stderr.flush()
-            read_end, write_end = os.pipe()
-            self._saved = os.dup(2)
-            os.dup2(write_end, 2)
-            os.close(write_end)
-        except OSError:  # no fd 2 at all (a daemon): nothing to filter
+            self._saved = os.dup(2)  # not inheritable: children get the pipe as their fd 2
+        except (OSError, ValueError, AttributeError):  # no stderr at all (a daemon): nothing to filter
             self._saved = None
             return self
-        os.set_inheritable(self._saved, False)
+        read_end, write_end = os.pipe()
+        os.dup2(write_end, 2)
+        os.close(write_end)
         self._thread = threading.Thread(target=self._pump, args=(read_end, self._saved),
                                         name="stderr-filter", daemon=True)
         self._thread.start()
