@@ -3,14 +3,16 @@
 apply() (a few ms at 720p) only crops, warps and blends: the GAN runs in a StyleWorker on the
 newest crop. Between stylisations the last stylised face is warped to the face's current
 placement (similarity transform), so it follows head motion at full frame rate, and a new
-result cross-fades in over `FADE_S`.
+result cross-fades in over `FADE_S`. With the warp on (`anime_warp`, the default), the shown
+result is also moved by the optical flow between the real crop it was made from and the real
+crop now (warp.py), so the anime mouth and eyes move with the live face at the camera's rate.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
@@ -20,6 +22,7 @@ from hookcam.effects.anime.align import Placement, crop_face, placement
 from hookcam.effects.anime.blend import match_seam, paste
 from hookcam.effects.anime.model import default_threads
 from hookcam.effects.anime.stylizer import load_stylizer
+from hookcam.effects.anime.warp import FlowWarp, grey
 from hookcam.effects.anime.worker import StyleWorker
 from hookcam.types import Face
 
@@ -39,13 +42,24 @@ class _Job:
 
 
 @dataclass
+class _Result:
+    styled: np.ndarray  # the stylised crop
+    real: np.ndarray | None = None  # the real aligned crop it was made from (None: unknown)
+    grey: np.ndarray | None = None  # its small grey copy (for the flow)
+
+
+@dataclass
 class _Track:
     p: Placement | None = None
     seq: int = 0
-    new: np.ndarray | None = None
-    old: np.ndarray | None = None
+    new: _Result | None = None
+    old: _Result | None = None  # what the fade starts from (the real face, the first time)
     since: float = 0.0
     seen: float = 0.0
+    sources: dict = field(default_factory=dict)  # job seq -> (real crop, grey) for crops in flight
+    warp: FlowWarp | None = None
+    frames: int = 0
+    real_old: bool = False  # the fade starts from the real face
 
 
 def _process(stylizer, job: _Job) -> np.ndarray:
@@ -74,17 +88,23 @@ class AnimeEffect:
             store = _store(settings)
         model, runtime = settings.anime_model, settings.anime_runtime
         threads = threads or max(STREAMS, default_threads())
+        self.warp_on = bool(getattr(settings, "anime_warp", True))
         self.worker = StyleWorker(
             lambda: load_stylizer(model, store, threads=threads, quantize=quantize, cache_dir=cache_dir,
                                   runtime=runtime, streams=STREAMS),
             _process,
             threads=STREAMS,
+            max_rate=getattr(settings, "anime_max_rate", None),
         )
         self._tracks: dict[object, _Track] = {}
-        self.timings: dict[str, list[float]] = {"apply": []}
+        self.timings: dict[str, list[float]] = {"apply": [], "warp": []}
+        self.last_warp = None  # the newest WarpInfo (tests, the sheet)
         # sync: stylise inside apply (the pipeline sets it when it analyses every frame in step,
         # e.g. file to file, so every frame is stylised and the result does not depend on timing).
         self.sync = False
+        # With sync: stylise only every sync_every-th frame of a face and warp in between (the
+        # contact sheet and the tests use it to see the warp without depending on timing).
+        self.sync_every = 1
 
     # ------------------------------------------------------------------ public
 
@@ -132,11 +152,21 @@ class AnimeEffect:
             crop = crop_face(image, tr.p, styl.size)
             if self.pip and thumb is None:
                 thumb = crop
-            if self.sync:
+            if self.sync and (not self.warp_on or self.sync_every <= 1):
                 shown = _process(styl, _Job(crop, "face"))
+            elif self.sync:
+                if tr.frames % max(1, self.sync_every) == 0:
+                    tr.seq += 1
+                    tr.sources[tr.seq] = (crop, None)
+                    self._take(tr, (tr.seq, _process(styl, _Job(crop, "face"))), now, crop)
+                    tr.since = now - FADE_S  # in step: no fade
+                tr.frames += 1
+                shown = self._show(tr, now, crop, styl.crop)
             else:
-                self.worker.submit(key, _Job(crop, "face"))
-                shown = self._shown(tr, key, now, crop)
+                seq = self.worker.submit(key, _Job(crop, "face"))
+                if self.warp_on:
+                    tr.sources[seq] = (crop, None)
+                shown = self._shown(tr, key, now, crop, styl.crop)
             if shown is not None:
                 paste(image, shown, tr.p, styl.crop)
         for key in [k for k, t in self._tracks.items() if now - t.seen > FORGET_S]:
@@ -144,25 +174,70 @@ class AnimeEffect:
             self.worker.forget(key)
         return thumb
 
-    def _shown(self, tr: _Track, key, now: float, current: np.ndarray) -> np.ndarray | None:
+    def _shown(self, tr: _Track, key, now: float, current: np.ndarray, crop_kind: str = "tight"
+               ) -> np.ndarray | None:
         """The stylised crop to show now: the newest result, cross-faded from the previous one."""
         res = self.worker.result(key)
         if res is not None and res[0] != tr.seq:
             if res[1].shape != current.shape:
-                return tr.new
-            # Fade from what was on screen (the real face, the first time).
-            tr.old = self._blend(tr, now) if tr.new is not None else current
-            tr.new, tr.seq, tr.since = res[1], res[0], now
+                return tr.new.styled if tr.new is not None else None
+            self._take(tr, res, now, current)
         if tr.new is None:
             return None
-        return self._blend(tr, now)
+        if not self.warp_on or key == "frame":
+            return self._blend(tr, now)
+        return self._show(tr, now, current, crop_kind)
+
+    def _take(self, tr: _Track, res: tuple[int, np.ndarray], now: float, current: np.ndarray) -> None:
+        """A new stylised result: it fades in from the previous one (the real face, the first time)."""
+        seq, styled = res
+        src = tr.sources.get(seq)
+        for s in [s for s in tr.sources if s <= seq]:
+            del tr.sources[s]
+        if len(tr.sources) > 8:  # jobs replaced before they started never come back
+            for s in sorted(tr.sources)[:-8]:
+                del tr.sources[s]
+        tr.real_old = tr.new is None
+        if tr.real_old:
+            tr.old = _Result(current)  # fade in over the real face (the live one, when warping)
+        elif not self.warp_on:
+            tr.old = _Result(self._blend(tr, now))
+        else:
+            tr.old = tr.new
+        new = _Result(styled)
+        if src is not None:
+            new.real, new.grey = src[0], grey(src[0])
+        tr.new, tr.seq, tr.since = new, seq, now
+
+    def _show(self, tr: _Track, now: float, current: np.ndarray, crop_kind: str) -> np.ndarray | None:
+        """The newest result (fading in over the previous one), each warped to the face now."""
+        if tr.new is None:
+            return None
+        t0 = time.perf_counter()
+        if tr.warp is None:
+            tr.warp = FlowWarp(crop_kind)
+        now_g = grey(current)
+        new = self._warped(tr, tr.new, current, now_g)
+        a = (now - tr.since) / FADE_S
+        if a < 1.0 and tr.old is not None and tr.old.styled.shape == new.shape:
+            old = current if tr.real_old else self._warped(tr, tr.old, current, now_g)
+            new = cv2.addWeighted(new, a, old, 1.0 - a, 0.0)
+        self._note("warp", t0)
+        return new
+
+    def _warped(self, tr: _Track, res: _Result, current: np.ndarray, now_g: np.ndarray) -> np.ndarray:
+        if res.real is None or res.real is current:
+            return res.styled
+        out, self.last_warp = tr.warp.warp(res.styled, res.real, res.grey, current, now_g)
+        return out
 
     @staticmethod
     def _blend(tr: _Track, now: float) -> np.ndarray:
         a = (now - tr.since) / FADE_S
-        if a >= 1.0 or tr.old is None or tr.old.shape != tr.new.shape:
-            return tr.new
-        return cv2.addWeighted(tr.new, a, tr.old, 1.0 - a, 0.0)
+        new, old = tr.new.styled, tr.old.styled if tr.old is not None else None
+        if a >= 1.0 or old is None or old.shape != new.shape:
+            return new
+        return cv2.addWeighted(new, a, old, 1.0 - a, 0.0)
 
     # ------------------------------------------------------------------ whole frame
 
