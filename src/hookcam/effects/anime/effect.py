@@ -152,12 +152,13 @@ class AnimeEffect:
             crop = crop_face(image, tr.p, styl.size)
             if self.pip and thumb is None:
                 thumb = crop
-            if self.sync and (not self.warp_on or self.sync_every <= 1):
+            if self.sync and self.sync_every <= 1:
                 shown = _process(styl, _Job(crop, "face"))
             elif self.sync:
                 if tr.frames % max(1, self.sync_every) == 0:
                     tr.seq += 1
-                    tr.sources[tr.seq] = (crop, None)
+                    if self.warp_on:
+                        tr.sources[tr.seq] = (crop, None)
                     self._take(tr, (tr.seq, _process(styl, _Job(crop, "face"))), now, crop)
                     tr.since = now - FADE_S  # in step: no fade
                 tr.frames += 1
@@ -213,6 +214,8 @@ class AnimeEffect:
         """The newest result (fading in over the previous one), each warped to the face now."""
         if tr.new is None:
             return None
+        if not self.warp_on:
+            return self._blend(tr, now)
         t0 = time.perf_counter()
         if tr.warp is None:
             tr.warp = FlowWarp(crop_kind)

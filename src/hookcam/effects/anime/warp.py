@@ -22,7 +22,8 @@ import numpy as np
 
 from hookcam.effects.anime.blend import ellipse_mask
 
-GRID = 128  # side of the grey crops the flow is computed on (DIS ~0.2 ms here on one core)
+GRID = 128  # about the side of the grey crops the flow is computed on (DIS ~0.2 ms on one core)
+FINEST_SCALE = 1  # DIS works down to 1/2 of the grey crop (lips are a few pixels there)
 # Where the warped old real crop differs from the real crop now by more than ERR_LO grey levels
 # (ERR_HI: fully), the real change is added onto the stylised face.
 ERR_LO, ERR_HI = 10.0, 28.0
@@ -49,26 +50,39 @@ def _grid(n: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 @lru_cache(maxsize=4)
+def _grid2(n: int) -> np.ndarray:
+    gx, gy = _grid(n)
+    g = np.dstack([gx, gy])
+    g.setflags(write=False)
+    return g
+
+
+@lru_cache(maxsize=4)
 def _face_mask(n: int, crop: str) -> np.ndarray:
     m = cv2.resize(ellipse_mask(256, crop), (n, n), interpolation=cv2.INTER_AREA) > 0.5
     m.setflags(write=False)
     return m
 
 
-def grey(crop: np.ndarray, n: int = GRID) -> np.ndarray:
+def grid_side(size: int) -> int:
+    """GRID or a bit more: the crop side over a whole factor (INTER_AREA's fast path)."""
+    return size // max(1, int(size / GRID))
+
+
+def grey(crop: np.ndarray) -> np.ndarray:
     """The small grey copy of an aligned crop that the flow is computed on."""
-    g = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY)
-    return cv2.resize(g, (n, n), interpolation=cv2.INTER_AREA)
+    n = grid_side(crop.shape[0])
+    small = cv2.resize(crop, (n, n), interpolation=cv2.INTER_AREA)
+    return cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
 
 
 class FlowWarp:
     """One per face track: DIS flow + remap (not thread-safe: DIS keeps buffers)."""
 
-    def __init__(self, crop_kind: str = "tight", n: int = GRID):
-        self.n = n
+    def __init__(self, crop_kind: str = "tight"):
         self.crop_kind = crop_kind
         self.dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
-        self.dis.setFinestScale(1)  # half-resolution patches: lips are a few pixels at 128
+        self.dis.setFinestScale(FINEST_SCALE)
 
     def flow(self, now_g: np.ndarray, then_g: np.ndarray) -> np.ndarray:
         """(n, n, 2) float32: pixel x of the crop now was at x + flow[x] in the older crop."""
@@ -77,7 +91,7 @@ class FlowWarp:
     def warp(self, styled: np.ndarray, then_real: np.ndarray, then_g: np.ndarray, now_real: np.ndarray,
              now_g: np.ndarray) -> tuple[np.ndarray, WarpInfo]:
         """`styled` (made from `then_real`) moved to how the face looks in `now_real`."""
-        n, size = self.n, styled.shape[0]
+        n, size = now_g.shape[0], styled.shape[0]
         f = self.flow(now_g, then_g)
         f = cv2.GaussianBlur(f, (0, 0), 1.5)  # DIS patches leave blocky edges
         gx, gy = _grid(n)
@@ -94,20 +108,27 @@ class FlowWarp:
         info = WarpInfo(trust, motion, error)
         if trust <= 0.0:
             return styled, info
-        # Full-size maps: the flow scaled up to the stylised crop's side.
-        k = size / n
-        big = cv2.resize(f, (size, size), interpolation=cv2.INTER_LINEAR) * k
-        bx, by = _grid(size)
-        mx, my = bx + big[..., 0], by + big[..., 1]
-        out = cv2.remap(styled, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        # Full-size maps: the flow scaled up to the stylised crop's side (fixed point: 2x faster remap).
+        big = cv2.resize(f, (size, size), interpolation=cv2.INTER_LINEAR)
+        big *= size / n
+        big += _grid2(size)
+        m1, m2 = cv2.convertMaps(big, None, cv2.CV_16SC2)
+        out = cv2.remap(styled, m1, m2, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         # What flow cannot carry: add the real change where the warped old real crop is wrong.
-        w = np.clip((cv2.GaussianBlur(err.astype(np.float32), (0, 0), 2.0) - ERR_LO) / (ERR_HI - ERR_LO), 0, 1)
-        if float(w.max()) > 0.0:
-            w = cv2.resize(w, (size, size), interpolation=cv2.INTER_LINEAR)
-            old = cv2.remap(then_real, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-            delta = (now_real.astype(np.float32) - old.astype(np.float32)) * w[..., None]
-            out = cv2.add(out.astype(np.float32), delta)
-            out = np.clip(out, 0, 255).astype(np.uint8)
+        w = cv2.GaussianBlur(err, (0, 0), 2.0).astype(np.float32)
+        w -= ERR_LO
+        w *= 1.0 / (ERR_HI - ERR_LO)
+        ys, xs = np.nonzero(w > 0)
+        if len(ys):
+            k = size / n  # only the box where something is added (usually the mouth)
+            y0, y1 = int(ys.min() * k), min(size, int((ys.max() + 1) * k) + 1)
+            x0, x1 = int(xs.min() * k), min(size, int((xs.max() + 1) * k) + 1)
+            wb = cv2.resize(np.clip(w, 0, 1), (size, size), interpolation=cv2.INTER_LINEAR)[y0:y1, x0:x1]
+            old = cv2.remap(then_real, m1[y0:y1, x0:x1], m2[y0:y1, x0:x1], cv2.INTER_LINEAR,
+                            borderMode=cv2.BORDER_REPLICATE)
+            delta = cv2.subtract(now_real[y0:y1, x0:x1], old, dtype=cv2.CV_16S)
+            delta = cv2.multiply(delta, cv2.merge([wb, wb, wb]), dtype=cv2.CV_16S)
+            out[y0:y1, x0:x1] = cv2.add(out[y0:y1, x0:x1], delta, dtype=cv2.CV_8U)
         if trust < 1.0:
             out = cv2.addWeighted(out, trust, styled, 1.0 - trust, 0.0)
         return out, info
