@@ -387,8 +387,10 @@ def _torch_nets():
 # ------------------------------------------------------------------------------ entry
 
 
-def run(input_path: str, frames: int, model_dir: str | None) -> dict[str, dict]:
-    """Scenarios anime-jp_face, anime-tiny_cute, ugatit, animeganv2 (same run, same clip)."""
+def run(input_path: str, frames: int, model_dir: str | None, mouth_clips: list[str] | None = None,
+        max_rate: float | None = None) -> dict[str, dict]:
+    """Scenarios anime-jp_face, anime-tiny_cute, ugatit, animeganv2 (same run, same clip), and per
+    model the mouth sync (warp on and off) on each talking clip, paced as a webcam."""
     from hookcam.models import ModelStore
 
     store = ModelStore(model_dir)
@@ -398,6 +400,10 @@ def run(input_path: str, frames: int, model_dir: str | None) -> dict[str, dict]:
         q = int8_vs_fp32(model, store, cache)  # also fills the int8 cache the effect then uses
         out[key] = ours(input_path, frames, model, model_dir)
         out[key]["int8_vs_fp32"] = q
+        out[key]["mouth"] = {Path(c).name: mouth_scenario(str(c), model, model_dir, max_rate)
+                             for c in (mouth_clips or [input_path])}
+        if max_rate:
+            out[key]["mouth"]["max_rate"] = max_rate
     nb = min(frames, BASELINE_FRAMES)
     out["ugatit"] = baseline(input_path, nb, "ugatit")
     out["animeganv2"] = baseline(input_path, nb, "animeganv2")

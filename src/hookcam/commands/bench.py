@@ -25,6 +25,10 @@ def add_parser(sub) -> None:
     p.add_argument("--scenarios", default=",".join(CORE),
                    help=f"comma list of {', '.join(CORE + OPTIONAL)} (default: {','.join(CORE)})")
     p.add_argument("--model-dir", help="folder with ready model files (anime)")
+    p.add_argument("--mouth-clip", action="append", metavar="CLIP",
+                   help="anime: talking clip(s) for the mouth-sync figures, warp on and off (default: --input)")
+    p.add_argument("--anime-max-rate", type=float, metavar="N",
+                   help="anime: cap GAN stylisations a second (e.g. 3, as a 2-core AVX2 laptop manages)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=main)
 
@@ -58,7 +62,8 @@ def main(args) -> int:
         elif name == "anime":
             from hookcam.bench import anime
 
-            res = anime.run(str(path), args.frames, args.model_dir)
+            res = anime.run(str(path), args.frames, args.model_dir, mouth_clips=args.mouth_clip,
+                            max_rate=args.anime_max_rate)
         else:
             effect = "none" if name == "passthrough" else name
             res = {name: core.pipeline_scenario(str(path), args.frames, effect, args.model_dir)}

@@ -6,9 +6,10 @@ was in that older crop; `cv2.remap` moves the stylised pixels the same way, so m
 open and close at the camera's rate, not the GAN's.
 
 Flow cannot make what was not there (teeth and the inside of an opening mouth, an eyelid over
-a closing eye): where the warped old real crop still differs from the real crop now, the real
-change (now minus warped old) is added onto the stylised face, so a mouth that opens gets its
-dark inside and an eye that closes gets its lid. A motion bigger than the flow can follow (a
+a closing eye): where the warped old real crop still differs from the real crop now, the live
+face shows through (feathered) until the next GAN result draws it, so a mouth that opens gets
+its dark inside at once. (Adding only the real change onto the stylised face was tried: the
+red of the lips subtracted from the pale anime skin left a grey smear.) A motion bigger than the flow can follow (a
 quick head turn) makes the warp step aside: the newest stylised result is shown unwarped.
 """
 
@@ -114,7 +115,8 @@ class FlowWarp:
         big += _grid2(size)
         m1, m2 = cv2.convertMaps(big, None, cv2.CV_16SC2)
         out = cv2.remap(styled, m1, m2, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        # What flow cannot carry: add the real change where the warped old real crop is wrong.
+        # What flow cannot carry (a mouth's inside, teeth, a lid): the live face shows through where
+        # the warped old real crop still differs from the real crop now.
         w = cv2.GaussianBlur(err, (0, 0), 2.0).astype(np.float32)
         w -= ERR_LO
         w *= 1.0 / (ERR_HI - ERR_LO)
@@ -124,11 +126,8 @@ class FlowWarp:
             y0, y1 = int(ys.min() * k), min(size, int((ys.max() + 1) * k) + 1)
             x0, x1 = int(xs.min() * k), min(size, int((xs.max() + 1) * k) + 1)
             wb = cv2.resize(np.clip(w, 0, 1), (size, size), interpolation=cv2.INTER_LINEAR)[y0:y1, x0:x1]
-            old = cv2.remap(then_real, m1[y0:y1, x0:x1], m2[y0:y1, x0:x1], cv2.INTER_LINEAR,
-                            borderMode=cv2.BORDER_REPLICATE)
-            delta = cv2.subtract(now_real[y0:y1, x0:x1], old, dtype=cv2.CV_16S)
-            delta = cv2.multiply(delta, cv2.merge([wb, wb, wb]), dtype=cv2.CV_16S)
-            out[y0:y1, x0:x1] = cv2.add(out[y0:y1, x0:x1], delta, dtype=cv2.CV_8U)
+            roi = out[y0:y1, x0:x1]
+            out[y0:y1, x0:x1] = cv2.blendLinear(now_real[y0:y1, x0:x1], roi, wb, 1.0 - wb)
         if trust < 1.0:
             out = cv2.addWeighted(out, trust, styled, 1.0 - trust, 0.0)
         return out, info
