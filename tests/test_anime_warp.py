@@ -77,6 +77,7 @@ def test_the_stylised_mouth_moves_with_the_live_one_between_gan_results(tmp_path
             eff.close()
         res[warp] = _mouth_sync(pairs)
     off, on = res[False], res[True]
+    print("mouth sync, warp off / on:", off, on)
     assert on["output_faces_found"] > 0.95
     assert on["mouth_sync_r"] >= 0.9, res
     assert on["mouth_lag_frames"] <= 1, res
@@ -122,6 +123,8 @@ def test_a_still_face_does_not_drift_or_wobble_under_the_warp(tmp_path, testdata
     steps = [i for i in range(1, 40) if i % 20 != 0]
     d_in = np.mean([change(frames, i - 1, i) for i in steps])
     d_out = np.mean([change(outs, i - 1, i) for i in steps])
+    print(f"still face: change a frame in {d_in:.2f} out {d_out:.2f}; over 18 frames in "
+          f"{change(frames, 1, 19):.2f} out {change(outs, 1, 19):.2f}")
     assert d_out <= 1.5 * d_in + 0.3, (d_out, d_in)
     # No drift: 19 frames after a GAN result the face is still where the result put it.
     assert change(outs, 1, 19) <= change(frames, 1, 19) * 1.5 + 1.0
@@ -175,5 +178,6 @@ def test_paced_run_to_mp4_talks_with_the_warp_and_not_without(tmp_path, testdata
         d = cv2.absdiff(frames[100], src[100]).astype(np.float32).mean(axis=2)
         assert d[180:300, 190:290].mean() > 12 and d[:60, :60].mean() < 3
     on, off = res["--anime-warp"], res["--no-anime-warp"]
+    print("paced mouth sync, warp on / off:", on, off)
     assert on["mouth_sync_r"] >= 0.85 and on["mouth_lag_frames"] <= 2, res
     assert on["mouth_sync_r"] > off["mouth_sync_r"], res

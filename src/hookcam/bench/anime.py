@@ -177,6 +177,24 @@ def mouth_scenario(path: str, model: str, model_dir, max_rate: float | None = No
     return res
 
 
+def mouth_table(scenarios: dict) -> str:
+    """Markdown rows: model, clip, warp on/off, mouth_sync_r, mouth_lag_frames, fps, latency p95, stylised/s."""
+    lines = ["| model | clip | warp | mouth_sync_r | mouth_lag_frames | fps | latency p95 ms | stylised/s | warp p95 ms |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for name, r in scenarios.items():
+        mouth = r.get("mouth", {})
+        cap = f" (GAN capped at {mouth['max_rate']}/s)" if mouth.get("max_rate") else ""
+        for clip, runs in mouth.items():
+            if not isinstance(runs, dict):
+                continue
+            for warp, m in runs.items():
+                st = m.get("stages", {})
+                lines.append(f"| {name}{cap} | {clip} | {warp.removeprefix('warp_')} | {m.get('mouth_sync_r')} "
+                             f"| {m.get('mouth_lag_frames')} | {m.get('fps')} | {st.get('latency', {}).get('p95_ms')} "
+                             f"| {m.get('stylized_per_s')} | {st.get('warp', {}).get('p95_ms')} |")
+    return "\n".join(lines)
+
+
 # ------------------------------------------------------------------------------ baselines
 
 

@@ -97,4 +97,8 @@ def table(out: dict) -> str:
                      f"| {g('latency', 'median_ms')} / {g('latency')} |")
     for k, v in out.get("ratios", {}).items():
         lines.append(f"\n{k}: {v}x")
+    if any("mouth" in r for r in out["scenarios"].values()):
+        from hookcam.bench.anime import mouth_table
+
+        lines += ["", mouth_table(out["scenarios"])]
     return "\n".join(lines)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -27,6 +27,7 @@ from hookcam.effects.anime.worker import StyleWorker
 from hookcam.types import Face
 
 FADE_S = 0.2  # cross-fade between two stylised results
+WARP_FADE_S = 0.1  # warp on: the new result is warped to the face now; a short fade hides the GAN change
 SMOOTH = 0.6  # share of the new placement taken each frame (keypoints jitter)
 FORGET_S = 1.0  # a face unseen this long is forgotten
 DEFAULT_MAX_FACES = 1  # the GAN's time is shared between faces: one by default
@@ -56,10 +57,10 @@ class _Track:
     old: _Result | None = None  # what the fade starts from (the real face, the first time)
     since: float = 0.0
     seen: float = 0.0
-    sources: dict = field(default_factory=dict)  # job seq -> (real crop, grey) for crops in flight
     warp: FlowWarp | None = None
     frames: int = 0
     real_old: bool = False  # the fade starts from the real face
+    last: np.ndarray | None = None  # the crop shown last frame (warp on)
 
 
 def _process(stylizer, job: _Job) -> np.ndarray:
@@ -67,6 +68,11 @@ def _process(stylizer, job: _Job) -> np.ndarray:
     if job.kind == "face":
         out = match_seam(out, job.crop, stylizer.crop)
     return out
+
+
+def _process_keep(stylizer, job: _Job) -> tuple[np.ndarray, np.ndarray]:
+    """(stylised, the real crop it was made from): the warp needs both."""
+    return _process(stylizer, job), job.crop
 
 
 class AnimeEffect:
@@ -92,7 +98,7 @@ class AnimeEffect:
         self.worker = StyleWorker(
             lambda: load_stylizer(model, store, threads=threads, quantize=quantize, cache_dir=cache_dir,
                                   runtime=runtime, streams=STREAMS),
-            _process,
+            _process_keep,
             threads=STREAMS,
             max_rate=getattr(settings, "anime_max_rate", None),
         )
@@ -156,17 +162,12 @@ class AnimeEffect:
                 shown = _process(styl, _Job(crop, "face"))
             elif self.sync:
                 if tr.frames % max(1, self.sync_every) == 0:
-                    tr.seq += 1
-                    if self.warp_on:
-                        tr.sources[tr.seq] = (crop, None)
-                    self._take(tr, (tr.seq, _process(styl, _Job(crop, "face"))), now, crop)
+                    self._take(tr, (tr.seq + 1, _process_keep(styl, _Job(crop, "face"))), now, crop)
                     tr.since = now - FADE_S  # in step: no fade
                 tr.frames += 1
                 shown = self._show(tr, now, crop, styl.crop)
             else:
-                seq = self.worker.submit(key, _Job(crop, "face"))
-                if self.warp_on:
-                    tr.sources[seq] = (crop, None)
+                self.worker.submit(key, _Job(crop, "face"))
                 shown = self._shown(tr, key, now, crop, styl.crop)
             if shown is not None:
                 paste(image, shown, tr.p, styl.crop)
@@ -180,7 +181,7 @@ class AnimeEffect:
         """The stylised crop to show now: the newest result, cross-faded from the previous one."""
         res = self.worker.result(key)
         if res is not None and res[0] != tr.seq:
-            if res[1].shape != current.shape:
+            if res[1][0].shape != current.shape:
                 return tr.new.styled if tr.new is not None else None
             self._take(tr, res, now, current)
         if tr.new is None:
@@ -189,29 +190,24 @@ class AnimeEffect:
             return self._blend(tr, now)
         return self._show(tr, now, current, crop_kind)
 
-    def _take(self, tr: _Track, res: tuple[int, np.ndarray], now: float, current: np.ndarray) -> None:
+    def _take(self, tr: _Track, res: tuple[int, tuple[np.ndarray, np.ndarray]], now: float,
+              current: np.ndarray) -> None:
         """A new stylised result: it fades in from the previous one (the real face, the first time)."""
-        seq, styled = res
-        src = tr.sources.get(seq)
-        for s in [s for s in tr.sources if s <= seq]:
-            del tr.sources[s]
-        if len(tr.sources) > 8:  # jobs replaced before they started never come back
-            for s in sorted(tr.sources)[:-8]:
-                del tr.sources[s]
+        seq, (styled, src) = res
         tr.real_old = tr.new is None
         if tr.real_old:
             tr.old = _Result(current)  # fade in over the real face (the live one, when warping)
-        elif not self.warp_on:
+        elif not self.warp_on or tr.last is None:
             tr.old = _Result(self._blend(tr, now))
-        else:
-            tr.old = tr.new
+        else:  # what was on screen last frame: one warp a frame, also while fading
+            tr.old = _Result(tr.last)
         new = _Result(styled)
-        if src is not None:
-            new.real, new.grey = src[0], grey(src[0])
+        if self.warp_on and src.shape == current.shape:
+            new.real, new.grey = src, grey(src)
         tr.new, tr.seq, tr.since = new, seq, now
 
     def _show(self, tr: _Track, now: float, current: np.ndarray, crop_kind: str) -> np.ndarray | None:
-        """The newest result (fading in over the previous one), each warped to the face now."""
+        """The newest result warped to the face now (fading in over what was shown last)."""
         if tr.new is None:
             return None
         if not self.warp_on:
@@ -221,10 +217,11 @@ class AnimeEffect:
             tr.warp = FlowWarp(crop_kind)
         now_g = grey(current)
         new = self._warped(tr, tr.new, current, now_g)
-        a = (now - tr.since) / FADE_S
+        a = (now - tr.since) / WARP_FADE_S
         if a < 1.0 and tr.old is not None and tr.old.styled.shape == new.shape:
-            old = current if tr.real_old else self._warped(tr, tr.old, current, now_g)
+            old = current if tr.real_old else tr.old.styled
             new = cv2.addWeighted(new, a, old, 1.0 - a, 0.0)
+        tr.last = new
         self._note("warp", t0)
         return new
 
