@@ -30,8 +30,11 @@ FINEST_SCALE = 2  # DIS patches down to 1/4 of the grey crop (1/2: 1.5x the time
 ERR_LO, ERR_HI = 10.0, 28.0
 # The warp follows motions up to FOLLOW of the crop side (median flow in the face); beyond
 # GIVE_UP it steps aside completely (the newest result is shown unwarped). In between: a blend.
-FOLLOW, GIVE_UP = 0.06, 0.12
+FOLLOW, GIVE_UP = 0.10, 0.16
 BAD_ERR = 24.0  # mean residual grey error in the face after warping: the flow did not fit
+# Share of the face the live face would show through: a mouth is up to ~10%; more is a turn the
+# flow did not follow (it would ghost), so the warp steps aside between AREA_LO and AREA_HI.
+AREA_LO, AREA_HI = 0.12, 0.25
 
 
 @dataclass
@@ -39,6 +42,7 @@ class WarpInfo:
     trust: float  # 1: warped; 0: fell back to the result as it is
     motion: float  # median flow in the face, as a share of the crop side
     error: float  # mean abs grey error in the face after warping
+    area: float = 0.0  # share of the face where the live face shows through
 
 
 @lru_cache(maxsize=4)
@@ -103,10 +107,15 @@ class FlowWarp:
         mag = np.sqrt(f[..., 0] ** 2 + f[..., 1] ** 2)[face]
         motion = float(np.median(mag)) / n
         error = float(err[face].mean())
+        w = cv2.GaussianBlur(err, (0, 0), 2.0).astype(np.float32)
+        w -= ERR_LO
+        w *= 1.0 / (ERR_HI - ERR_LO)
+        area = float(np.count_nonzero(w[face] > 0.5)) / max(1, int(face.sum()))
         trust = 1.0 - float(np.clip((motion - FOLLOW) / (GIVE_UP - FOLLOW), 0.0, 1.0))
+        trust = min(trust, 1.0 - float(np.clip((area - AREA_LO) / (AREA_HI - AREA_LO), 0.0, 1.0)))
         if error > BAD_ERR:
             trust = 0.0
-        info = WarpInfo(trust, motion, error)
+        info = WarpInfo(trust, motion, error, area)
         if trust <= 0.0:
             return styled, info
         # Full-size maps: the flow scaled up to the stylised crop's side (fixed point: 2x faster remap).
@@ -117,9 +126,6 @@ class FlowWarp:
         out = cv2.remap(styled, m1, m2, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         # What flow cannot carry (a mouth's inside, teeth, a lid): the live face shows through where
         # the warped old real crop still differs from the real crop now.
-        w = cv2.GaussianBlur(err, (0, 0), 2.0).astype(np.float32)
-        w -= ERR_LO
-        w *= 1.0 / (ERR_HI - ERR_LO)
         ys, xs = np.nonzero(w > 0)
         if len(ys):
             k = size / n  # only the box where something is added (usually the mouth)
