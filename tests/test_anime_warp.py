@@ -170,9 +170,9 @@ def test_paced_run_to_mp4_talks_with_the_warp_and_not_without(tmp_path, testdata
     for warp in (True, False):
         out = tmp_path / f"warp-{warp}.mp4"
         figures, pairs = recorded_run(str(testdata / TALK), "anime_tiny_cute", MODELS, warp, max_rate=3,
-                                      frames=150, output=str(out))
+                                      frames=120, output=str(out))
         frames = decode(out)
-        assert len(frames) == len(pairs) >= 120  # what went out is in the file
+        assert len(frames) == len(pairs) >= 100  # what went out is in the file
         assert figures["stylized_per_s"] <= 3.5  # the cap holds
         # Really stylised inside the face, untouched far from it (the MP4 as written).
         d = cv2.absdiff(frames[len(frames) // 2], pairs[len(frames) // 2][0]).astype(np.float32).mean(axis=2)
