@@ -105,7 +105,7 @@ class FlowWarp:
         back = cv2.remap(then_g, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         face = _face_mask(n, self.crop_kind)
         err = cv2.absdiff(back, now_g)
-        mag = np.sqrt(f[..., 0] ** 2 + f[..., 1] ** 2)[face]
+        mag = cv2.magnitude(f[..., 0], f[..., 1])[face]
         motion = float(np.median(mag)) / n
         error = float(err[face].mean())
         w = cv2.GaussianBlur(err, (0, 0), 2.0).astype(np.float32)
@@ -129,12 +129,15 @@ class FlowWarp:
         # the warped old real crop still differs from the real crop now.
         ys, xs = np.nonzero(w > 0)
         if len(ys):
-            k = size / n  # only the box where something is added (usually the mouth)
-            y0, y1 = int(ys.min() * k), min(size, int((ys.max() + 1) * k) + 1)
-            x0, x1 = int(xs.min() * k), min(size, int((xs.max() + 1) * k) + 1)
-            wb = cv2.resize(np.clip(w, 0, 1), (size, size), interpolation=cv2.INTER_LINEAR)[y0:y1, x0:x1]
-            roi = out[y0:y1, x0:x1]
-            out[y0:y1, x0:x1] = cv2.blendLinear(now_real[y0:y1, x0:x1], roi, wb, 1.0 - wb)
+            # Only the box where the live face shows (usually the mouth), weights sized to it.
+            k = size / n
+            gy0, gy1, gx0, gx1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+            y0, y1, x0, x1 = int(gy0 * k), min(size, int(gy1 * k)), int(gx0 * k), min(size, int(gx1 * k))
+            if y1 > y0 and x1 > x0:
+                wb = cv2.resize(np.clip(w[gy0:gy1, gx0:gx1], 0, 1), (x1 - x0, y1 - y0),
+                                interpolation=cv2.INTER_LINEAR)
+                out[y0:y1, x0:x1] = cv2.blendLinear(np.ascontiguousarray(now_real[y0:y1, x0:x1]),
+                                                    np.ascontiguousarray(out[y0:y1, x0:x1]), wb, 1.0 - wb)
         if trust < 1.0:
             out = cv2.addWeighted(out, trust, styled, 1.0 - trust, 0.0)
         return out, info
