@@ -192,3 +192,20 @@ def test_the_warp_is_a_setting_and_a_flag():
     assert settings_from_args(p.parse_args(["run", "--effect", "anime"])).anime_warp is True
     s = settings_from_args(p.parse_args(["run", "--no-anime-warp", "--anime-max-rate", "3"]))
     assert s.anime_warp is False and s.anime_max_rate == 3
+
+
+def test_the_contact_sheet_strip_shows_warp_off_and_on(tmp_path, testdata):
+    from conftest import run_cli
+
+    out = tmp_path / "strip.png"
+    r = run_cli("anime-sheet", "--strip", testdata / TALK, "--strip-start", "64", "--strip-frames", "4",
+                "--strip-every", "4", "--anime-model", "anime_tiny_cute", "--model-dir", MODELS, "--out", out)
+    assert r.returncode == 0, r.stderr
+    sheet = cv2.imread(str(out))
+    rows = np.split(sheet, 3, axis=0)  # input, warp off, warp on; 4 frames each
+    cells = [np.split(row[22:], 4, axis=1) for row in rows]  # under each cell's label bar
+    # The GAN frame (#64) is the same either way; the frames after it differ (the warp moves them).
+    assert cv2.absdiff(cells[1][0], cells[2][0]).mean() < 1.0
+    assert min(cv2.absdiff(cells[1][k], cells[2][k]).mean() for k in (2, 3)) > 1.0
+    bad = run_cli("anime-sheet", "--strip", tmp_path / "missing.mp4", "--out", tmp_path / "x.png")
+    assert bad.returncode == 2 and "no such file" in bad.stderr and "Traceback" not in bad.stderr

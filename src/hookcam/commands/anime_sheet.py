@@ -242,12 +242,18 @@ def main(args) -> int:
             print("hookcam anime-sheet: --strip-frames and --strip-every must be 1 or more, --strip-start 0 or more",
                   file=sys.stderr)
             return 2
+        import av
+
         try:
             sheet = build_strip(args.strip, args.model_dir, args.anime_model, args.strip_start,
                                 args.strip_frames, args.strip_every)
         except ModelError as e:
             print(f"hookcam anime-sheet: {e}", file=sys.stderr)
             return 1
+        except av.error.FFmpegError as e:
+            print(f"hookcam anime-sheet: --strip {args.strip}: not a readable video ({e}); give a clip "
+                  "such as an .mp4", file=sys.stderr)
+            return 2
         return _write(sheet, Path(args.out))
     try:
         jp_sizes = tuple(int(v) for v in args.jp_sizes.split(",") if v.strip())
