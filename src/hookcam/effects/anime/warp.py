@@ -9,8 +9,9 @@ Flow cannot make what was not there (teeth and the inside of an opening mouth, a
 a closing eye): where the warped old real crop still differs from the real crop now, the live
 face shows through (feathered) until the next GAN result draws it, so a mouth that opens gets
 its dark inside at once. (Adding only the real change onto the stylised face was tried: the
-red of the lips subtracted from the pale anime skin left a grey smear.) A motion bigger than the flow can follow (a
-quick head turn) makes the warp step aside: the newest stylised result is shown unwarped.
+red of the lips subtracted from the pale anime skin left a grey smear.) A motion bigger than
+the flow can follow (a quick head turn) makes the warp step aside: the newest stylised result
+is shown unwarped.
 """
 
 from __future__ import annotations
