@@ -159,8 +159,10 @@ class Pipeline:
             new_effect = None
             if (new.effect, new.stickers, new.label) != (self.settings.effect, self.settings.stickers,
                                                           self.settings.label) or (
-                new.effect == "anime" and (new.anime_model, new.anime_scope, new.pip)
-                != (self.settings.anime_model, self.settings.anime_scope, self.settings.pip)
+                new.effect == "anime" and (new.anime_model, new.anime_scope, new.pip, new.anime_warp,
+                                           new.anime_max_rate)
+                != (self.settings.anime_model, self.settings.anime_scope, self.settings.pip,
+                    self.settings.anime_warp, self.settings.anime_max_rate)
             ):
                 new_effect = make_effect(new, self.store)
             old_settings = self.settings

@@ -55,6 +55,10 @@ class Settings(BaseModel):
     anime_scope: Literal["face", "frame"] = "face"
     anime_runtime: Literal["auto", "openvino", "onnxruntime"] = Field(
         "auto", description="what runs the anime GAN: auto = OpenVINO when installed, else ONNX Runtime")
+    anime_warp: bool = Field(True, description="anime: move the stylised mouth and eyes with the live face "
+                             "(optical flow) between GAN results")
+    anime_max_rate: float | None = Field(None, gt=0, le=120, description="anime: most GAN stylisations per "
+                                         "second (saves CPU; also how a slow CPU is emulated)")
     pip: bool = False
     label: bool = True
     # Live control (control page + JSON API), and idling while no app reads the virtual camera.

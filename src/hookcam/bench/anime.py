@@ -78,6 +78,166 @@ def int8_vs_fp32(model: str, store, cache_dir: Path, reps: int = 6, runtime: str
     return out
 
 
+# ------------------------------------------------------------------------------ mouth sync
+
+MOUTH_SKIP = 15  # first frames left out of the mouth figures (the first GAN result is on its way)
+MAX_LAG = 15  # lags (output behind input, frames) searched for the best r
+UPPER_LIP, LOWER_LIP, FOREHEAD, CHIN = 13, 14, 10, 152  # Face Landmarker mesh points (inner lips)
+
+
+def recorded_run(path: str, model: str, model_dir, warp: bool, max_rate: float | None = None,
+                 frames: int | None = None, output: str = "null") -> tuple[dict, list[tuple[np.ndarray, np.ndarray]]]:
+    """The real pipeline paced as a webcam, anime on, into `output` (null, an MP4, a camera);
+    returns (figures, [(input, output) of every frame that went out])."""
+    from hookcam.bench.core import result
+    from hookcam.models import ModelStore
+    from hookcam.pipeline import Pipeline
+    from hookcam.settings import make_settings
+    from hookcam.sinks import open_sink
+    from hookcam.sources.video import VideoSource
+
+    source = VideoSource(path, loop=False)
+    n = frames or source.info.frame_count or None
+    settings = make_settings(input=str(path), outputs=[output], effect="anime", max_frames=n, realtime=True,
+                             model_dir=model_dir, control=False, anime_model=model, anime_warp=warp,
+                             anime_max_rate=max_rate)
+    info = source.info
+    sink = open_sink(output, info.width, info.height, info.fps)
+    pipe = Pipeline(settings, source, [sink], store=ModelStore(model_dir), lockstep=False)
+    eff = pipe.effect
+    pairs: list[tuple[np.ndarray, np.ndarray]] = []
+    apply = eff.apply
+
+    def recording(image, faces):
+        before = image.copy()
+        out = apply(image, faces)
+        pairs.append((before, out.copy()))
+        return out
+
+    eff.apply = recording
+    eff.worker.ready.wait(120)
+    n0 = eff.worker.count
+    pipe.stats.started = time.monotonic()
+    cpu0 = time.process_time()
+    stats = pipe.run()
+    out = result(stats)
+    elapsed = time.monotonic() - stats.started
+    out["stylized_per_s"] = round((eff.worker.count - n0) / elapsed, 2) if elapsed > 0 else 0.0
+    out["model"] = getattr(eff.worker.stylizer, "kind", None)
+    out["stages"]["warp"] = _stats(eff.timings.get("warp", []))  # wall: includes waiting for a core
+    out["stages"]["warp_cpu"] = _stats(eff.timings.get("warp_cpu", []))  # this thread's CPU time
+    out["cpu_cores"] = round((time.process_time() - cpu0) / elapsed, 2) if elapsed > 0 else None
+    return out, pairs
+
+
+def mouth_openings(pairs, model_dir) -> tuple[np.ndarray, np.ndarray]:
+    """Mouth opening (inner-lip gap over forehead-chin) of input and output, NaN where not found."""
+    from hookcam.faces.detect import FaceDetector
+    from hookcam.faces.landmarks import Landmarker
+    from hookcam.models import ModelStore
+
+    lm = Landmarker(ModelStore(model_dir).path("face_landmarker"))
+    det = FaceDetector()
+    a_in, a_out = np.full(len(pairs), np.nan), np.full(len(pairs), np.nan)
+    try:
+        for i, (src, out) in enumerate(pairs):
+            d = det.detect(src)
+            if not d:
+                continue
+            for arr, img in ((a_in, src), (a_out, out)):
+                r = lm.run(img, d[0].box)
+                if r is not None:
+                    p = r.points
+                    arr[i] = np.hypot(*(p[UPPER_LIP] - p[LOWER_LIP])) / max(1.0, np.hypot(*(p[FOREHEAD] - p[CHIN])))
+    finally:
+        lm.close()
+        det.close()
+    return a_in, a_out
+
+
+def mouth_sync(a_in: np.ndarray, a_out: np.ndarray, skip: int = MOUTH_SKIP, max_lag: int = MAX_LAG) -> dict:
+    """Pearson r of mouth opening input vs output at zero lag, and the lag (output behind) with the best r."""
+    def r_at(lag: int) -> float:
+        x, y = a_in[skip : len(a_in) - lag], a_out[skip + lag :]
+        ok = np.isfinite(x) & np.isfinite(y)
+        if ok.sum() < 10 or np.std(x[ok]) == 0 or np.std(y[ok]) == 0:
+            return float("nan")
+        return float(np.corrcoef(x[ok], y[ok])[0, 1])
+
+    rs = [r_at(lag) for lag in range(max_lag + 1)]
+    best = int(np.nanargmax(rs)) if np.any(np.isfinite(rs)) else 0
+    found = float(np.mean(np.isfinite(a_out[skip:])))
+    return {"mouth_sync_r": round(rs[0], 3), "mouth_lag_frames": best, "mouth_r_at_best_lag": round(rs[best], 3),
+            "output_faces_found": round(found, 3)}
+
+
+IN_STEP_EVERY = 8  # in step: the GAN on every 8th frame (3.75/s at 30 fps, as a 2-core AVX2 laptop)
+
+
+def in_step_run(path: str, model: str, model_dir, warp: bool, every: int = IN_STEP_EVERY
+                ) -> tuple[dict, list[tuple[np.ndarray, np.ndarray]]]:
+    """Every frame in step (no timing, no load): the GAN on every `every`-th frame, warp or hold
+    in between. What a slow CPU shows, made repeatable; `anime-sheet --strip` shows the same."""
+    import av
+
+    from hookcam.effects.anime import AnimeEffect
+    from hookcam.faces.detect import FaceDetector
+    from hookcam.models import ModelStore
+    from hookcam.settings import make_settings
+
+    eff = AnimeEffect(make_settings(effect="anime", anime_model=model, model_dir=model_dir, anime_warp=warp),
+                      ModelStore(model_dir))
+    det = FaceDetector()
+    pairs = []
+    try:
+        eff.wait_ready(120)
+        eff.sync, eff.sync_every = True, every
+        with av.open(path) as c:
+            for fr in c.decode(video=0):
+                img = fr.to_ndarray(format="bgr24")
+                pairs.append((img, eff.apply(img.copy(), _faces(det, img))))
+    finally:
+        eff.close()
+        det.close()
+    return {"every": every, "warp_cpu": _stats(eff.timings.get("warp_cpu", []))}, pairs
+
+
+def mouth_scenario(path: str, model: str, model_dir, max_rate: float | None = None) -> dict:
+    """Warp on and off on the same clip: paced (fps, latency, stylisations/s, mouth figures), and
+    in step with the GAN on every 8th frame (mouth figures that do not depend on the machine's load)."""
+    res = {}
+    for warp in (True, False):
+        figures, pairs = recorded_run(path, model, model_dir, warp, max_rate)
+        a_in, a_out = mouth_openings(pairs, model_dir)
+        figures.update(mouth_sync(a_in, a_out))
+        step, pairs = in_step_run(path, model, model_dir, warp)
+        step.update(mouth_sync(*mouth_openings(pairs, model_dir)))
+        figures["in_step"] = step
+        res["warp_on" if warp else "warp_off"] = figures
+    return res
+
+
+def mouth_table(scenarios: dict) -> str:
+    """Markdown rows: model, clip, warp on/off, mouth_sync_r, mouth_lag_frames, fps, latency p95, stylised/s."""
+    lines = ["| model | clip | warp | mouth_sync_r (lag) paced | in step, GAN every 8th frame | fps | "
+             "latency p95 ms | stylised/s | warp CPU ms |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for name, r in scenarios.items():
+        mouth = r.get("mouth", {})
+        cap = f" (GAN capped at {mouth['max_rate']}/s)" if mouth.get("max_rate") else ""
+        for clip, runs in mouth.items():
+            if not isinstance(runs, dict):
+                continue
+            for warp, m in runs.items():
+                st = m.get("stages", {})
+                step = m.get("in_step", {})
+                lines.append(f"| {name}{cap} | {clip} | {warp.removeprefix('warp_')} | {m.get('mouth_sync_r')} "
+                             f"({m.get('mouth_lag_frames')}) | {step.get('mouth_sync_r')} ({step.get('mouth_lag_frames')}) "
+                             f"| {m.get('fps')} | {st.get('latency', {}).get('p95_ms')} "
+                             f"| {m.get('stylized_per_s')} | {st.get('warp_cpu', {}).get('median_ms')} |")
+    return "\n".join(lines)
+
+
 # ------------------------------------------------------------------------------ baselines
 
 
@@ -288,8 +448,10 @@ def _torch_nets():
 # ------------------------------------------------------------------------------ entry
 
 
-def run(input_path: str, frames: int, model_dir: str | None) -> dict[str, dict]:
-    """Scenarios anime-jp_face, anime-tiny_cute, ugatit, animeganv2 (same run, same clip)."""
+def run(input_path: str, frames: int, model_dir: str | None, mouth_clips: list[str] | None = None,
+        max_rate: float | None = None) -> dict[str, dict]:
+    """Scenarios anime-jp_face, anime-tiny_cute, ugatit, animeganv2 (same run, same clip), and per
+    model the mouth sync (warp on and off) on each talking clip, paced as a webcam."""
     from hookcam.models import ModelStore
 
     store = ModelStore(model_dir)
@@ -299,6 +461,10 @@ def run(input_path: str, frames: int, model_dir: str | None) -> dict[str, dict]:
         q = int8_vs_fp32(model, store, cache)  # also fills the int8 cache the effect then uses
         out[key] = ours(input_path, frames, model, model_dir)
         out[key]["int8_vs_fp32"] = q
+        out[key]["mouth"] = {Path(c).name: mouth_scenario(str(c), model, model_dir, max_rate)
+                             for c in (mouth_clips or [input_path])}
+        if max_rate:
+            out[key]["mouth"]["max_rate"] = max_rate
     nb = min(frames, BASELINE_FRAMES)
     out["ugatit"] = baseline(input_path, nb, "ugatit")
     out["animeganv2"] = baseline(input_path, nb, "animeganv2")

@@ -30,6 +30,10 @@ def add_parser(sub) -> None:
                    help=f"comma list of {', '.join(CORE + OPTIONAL)}, or cpu (CPU cores used, paced, "
                         f"for none/smile/emotion beside decoding alone) (default: {','.join(CORE)})")
     p.add_argument("--model-dir", help="folder with ready model files (anime)")
+    p.add_argument("--mouth-clip", action="append", metavar="CLIP",
+                   help="anime: talking clip(s) for the mouth-sync figures, warp on and off (default: --input)")
+    p.add_argument("--anime-max-rate", type=float, metavar="N",
+                   help="anime: cap GAN stylisations a second (e.g. 3, as a 2-core AVX2 laptop manages)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=main)
 
@@ -71,7 +75,8 @@ def main(args) -> int:
         elif name == "anime":
             from hookcam.bench import anime
 
-            res = anime.run(str(path), args.frames, args.model_dir)
+            res = anime.run(str(path), args.frames, args.model_dir, mouth_clips=args.mouth_clip,
+                            max_rate=args.anime_max_rate)
         else:
             effect = "none" if name == "passthrough" else name
             res = {name: core.pipeline_scenario(str(path), args.frames, effect, args.model_dir)}
@@ -114,4 +119,8 @@ def table(out: dict) -> str:
             lines.append(f"\n{name}: {', '.join(extra)} (median / p95); {r.get('cpu_cores', '-')} cores")
     for k, v in out.get("ratios", {}).items():
         lines.append(f"\n{k}: {v}x")
+    if any("mouth" in r for r in out["scenarios"].values()):
+        from hookcam.bench.anime import mouth_table
+
+        lines += ["", mouth_table(out["scenarios"])]
     return "\n".join(lines)

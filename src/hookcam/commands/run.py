@@ -52,6 +52,10 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--anime-scope", choices=("face", "frame"), help="stylise the face or the whole frame")
     p.add_argument("--anime-runtime", choices=("auto", "openvino", "onnxruntime"),
                    help="what runs the anime GAN (default auto: OpenVINO when installed)")
+    p.add_argument("--anime-warp", action=argparse.BooleanOptionalAction, default=None,
+                   help="anime: move the stylised mouth and eyes with yours between GAN results (default: on)")
+    p.add_argument("--anime-max-rate", type=float, metavar="N",
+                   help="anime: at most N GAN stylisations a second (default: as many as the CPU gives)")
     p.add_argument("--pip", action="store_true", default=None, help="anime mode: small real face in a corner")
     p.add_argument("--control", action=argparse.BooleanOptionalAction, default=None,
                    help="serve the control page and JSON API (default: on)")
@@ -102,6 +106,7 @@ def settings_from_args(args) -> Settings:
         stickers=args.stickers, max_faces=args.max_faces, smile_on=args.smile_on,
         smile_off=args.smile_off, model_dir=args.model_dir, anime_model=args.anime_model,
         anime_scope=args.anime_scope, anime_runtime=args.anime_runtime, pip=args.pip, control=args.control,
+        anime_warp=args.anime_warp, anime_max_rate=args.anime_max_rate,
         control_host=args.control_host, control_port=args.control_port, always_on=args.always_on,
         audio=args.audio,
         background=args.background, background_blur=args.background_blur,

@@ -5,7 +5,8 @@
 
 Modules: align (aligned crops), blend (feathered mask, seam colour match), model (ONNX
 generators, fp16->fp32), quantize (cached static int8), classical (fallback cartoon filter),
-stylizer (choose/load, fallback), worker (the stylisation thread), effect (AnimeEffect).
+stylizer (choose/load, fallback), worker (the stylisation thread), warp (optical flow carries the
+live face's motion onto the last stylised face), effect (AnimeEffect).
 """
 
 from hookcam.effects.anime.effect import AnimeEffect

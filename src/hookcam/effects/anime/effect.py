@@ -3,7 +3,9 @@
 apply() (a few ms at 720p) only crops, warps and blends: the GAN runs in a StyleWorker on the
 newest crop. Between stylisations the last stylised face is warped to the face's current
 placement (similarity transform), so it follows head motion at full frame rate, and a new
-result cross-fades in over `FADE_S`.
+result cross-fades in over `FADE_S`. With the warp on (`anime_warp`, the default), the shown
+result is also moved by the optical flow between the real crop it was made from and the real
+crop now (warp.py), so the anime mouth and eyes move with the live face at the camera's rate.
 """
 
 from __future__ import annotations
@@ -20,10 +22,12 @@ from hookcam.effects.anime.align import Placement, crop_face, placement
 from hookcam.effects.anime.blend import match_seam, paste
 from hookcam.effects.anime.model import default_threads
 from hookcam.effects.anime.stylizer import load_stylizer
+from hookcam.effects.anime.warp import FlowWarp, grey
 from hookcam.effects.anime.worker import StyleWorker
 from hookcam.types import Face
 
 FADE_S = 0.2  # cross-fade between two stylised results
+WARP_FADE_S = 0.1  # warp on: the new result is warped to the face now; a short fade hides the GAN change
 SMOOTH = 0.6  # share of the new placement taken each frame (keypoints jitter)
 FORGET_S = 1.0  # a face unseen this long is forgotten
 DEFAULT_MAX_FACES = 1  # the GAN's time is shared between faces: one by default
@@ -39,13 +43,24 @@ class _Job:
 
 
 @dataclass
+class _Result:
+    styled: np.ndarray  # the stylised crop
+    real: np.ndarray | None = None  # the real aligned crop it was made from (None: unknown)
+    grey: np.ndarray | None = None  # its small grey copy (for the flow)
+
+
+@dataclass
 class _Track:
     p: Placement | None = None
     seq: int = 0
-    new: np.ndarray | None = None
-    old: np.ndarray | None = None
+    new: _Result | None = None
+    old: _Result | None = None  # what the fade starts from (the real face, the first time)
     since: float = 0.0
     seen: float = 0.0
+    warp: FlowWarp | None = None
+    frames: int = 0
+    real_old: bool = False  # the fade starts from the real face
+    last: np.ndarray | None = None  # the crop shown last frame (warp on)
 
 
 def _process(stylizer, job: _Job) -> np.ndarray:
@@ -53,6 +68,11 @@ def _process(stylizer, job: _Job) -> np.ndarray:
     if job.kind == "face":
         out = match_seam(out, job.crop, stylizer.crop)
     return out
+
+
+def _process_keep(stylizer, job: _Job) -> tuple[np.ndarray, np.ndarray]:
+    """(stylised, the real crop it was made from): the warp needs both."""
+    return _process(stylizer, job), job.crop
 
 
 class AnimeEffect:
@@ -74,17 +94,24 @@ class AnimeEffect:
             store = _store(settings)
         model, runtime = settings.anime_model, settings.anime_runtime
         threads = threads or max(STREAMS, default_threads())
+        self.warp_on = bool(getattr(settings, "anime_warp", True))
         self.worker = StyleWorker(
             lambda: load_stylizer(model, store, threads=threads, quantize=quantize, cache_dir=cache_dir,
                                   runtime=runtime, streams=STREAMS),
-            _process,
+            _process_keep,
             threads=STREAMS,
+            max_rate=getattr(settings, "anime_max_rate", None),
         )
         self._tracks: dict[object, _Track] = {}
-        self.timings: dict[str, list[float]] = {"apply": []}
+        # warp: wall ms; warp_cpu: this thread's CPU ms (what the budget of one core counts)
+        self.timings: dict[str, list[float]] = {"apply": [], "warp": [], "warp_cpu": []}
+        self.last_warp = None  # the newest WarpInfo (tests, the sheet)
         # sync: stylise inside apply (the pipeline sets it when it analyses every frame in step,
         # e.g. file to file, so every frame is stylised and the result does not depend on timing).
         self.sync = False
+        # With sync: stylise only every sync_every-th frame of a face and warp in between (the
+        # contact sheet and the tests use it to see the warp without depending on timing).
+        self.sync_every = 1
 
     # ------------------------------------------------------------------ public
 
@@ -132,11 +159,17 @@ class AnimeEffect:
             crop = crop_face(image, tr.p, styl.size)
             if self.pip and thumb is None:
                 thumb = crop
-            if self.sync:
+            if self.sync and self.sync_every <= 1:
                 shown = _process(styl, _Job(crop, "face"))
+            elif self.sync:
+                if tr.frames % max(1, self.sync_every) == 0:
+                    self._take(tr, (tr.seq + 1, _process_keep(styl, _Job(crop, "face"))), now, crop)
+                    tr.since = now - FADE_S  # in step: no fade
+                tr.frames += 1
+                shown = self._show(tr, now, crop, styl.crop)
             else:
                 self.worker.submit(key, _Job(crop, "face"))
-                shown = self._shown(tr, key, now, crop)
+                shown = self._shown(tr, key, now, crop, styl.crop)
             if shown is not None:
                 paste(image, shown, tr.p, styl.crop)
         for key in [k for k, t in self._tracks.items() if now - t.seen > FORGET_S]:
@@ -144,25 +177,69 @@ class AnimeEffect:
             self.worker.forget(key)
         return thumb
 
-    def _shown(self, tr: _Track, key, now: float, current: np.ndarray) -> np.ndarray | None:
+    def _shown(self, tr: _Track, key, now: float, current: np.ndarray, crop_kind: str = "tight"
+               ) -> np.ndarray | None:
         """The stylised crop to show now: the newest result, cross-faded from the previous one."""
         res = self.worker.result(key)
         if res is not None and res[0] != tr.seq:
-            if res[1].shape != current.shape:
-                return tr.new
-            # Fade from what was on screen (the real face, the first time).
-            tr.old = self._blend(tr, now) if tr.new is not None else current
-            tr.new, tr.seq, tr.since = res[1], res[0], now
+            if res[1][0].shape != current.shape:
+                return tr.new.styled if tr.new is not None else None
+            self._take(tr, res, now, current)
         if tr.new is None:
             return None
-        return self._blend(tr, now)
+        if not self.warp_on or key == "frame":
+            return self._blend(tr, now)
+        return self._show(tr, now, current, crop_kind)
+
+    def _take(self, tr: _Track, res: tuple[int, tuple[np.ndarray, np.ndarray]], now: float,
+              current: np.ndarray) -> None:
+        """A new stylised result: it fades in from the previous one (the real face, the first time)."""
+        seq, (styled, src) = res
+        tr.real_old = tr.new is None
+        if tr.real_old:
+            tr.old = _Result(current)  # fade in over the real face (the live one, when warping)
+        elif not self.warp_on or tr.last is None:
+            tr.old = _Result(self._blend(tr, now))
+        else:  # what was on screen last frame: one warp a frame, also while fading
+            tr.old = _Result(tr.last)
+        new = _Result(styled)
+        if self.warp_on and src.shape == current.shape:
+            new.real, new.grey = src, grey(src)
+        tr.new, tr.seq, tr.since = new, seq, now
+
+    def _show(self, tr: _Track, now: float, current: np.ndarray, crop_kind: str) -> np.ndarray | None:
+        """The newest result warped to the face now (fading in over what was shown last)."""
+        if tr.new is None:
+            return None
+        if not self.warp_on:
+            return self._blend(tr, now)
+        t0, c0 = time.perf_counter(), time.thread_time()
+        if tr.warp is None:
+            tr.warp = FlowWarp(crop_kind)
+        now_g = grey(current)
+        new = self._warped(tr, tr.new, current, now_g)
+        a = (now - tr.since) / WARP_FADE_S
+        if a < 1.0 and tr.old is not None and tr.old.styled.shape == new.shape:
+            old = current if tr.real_old else tr.old.styled
+            new = cv2.addWeighted(new, a, old, 1.0 - a, 0.0)
+        tr.last = new
+        self._note("warp", t0)
+        self._note("warp_cpu", c0, time.thread_time())
+        return new
+
+    def _warped(self, tr: _Track, res: _Result, current: np.ndarray, now_g: np.ndarray) -> np.ndarray:
+        if res.real is None or res.real is current:
+            return res.styled
+        out, self.last_warp = tr.warp.warp(res.styled, res.real, res.grey, current, now_g)
+        return out
 
     @staticmethod
     def _blend(tr: _Track, now: float) -> np.ndarray:
         a = (now - tr.since) / FADE_S
-        if a >= 1.0 or tr.old is None or tr.old.shape != tr.new.shape:
-            return tr.new
-        return cv2.addWeighted(tr.new, a, tr.old, 1.0 - a, 0.0)
+        new, old = tr.new.styled, tr.old.styled if tr.old is not None else None
+        if a >= 1.0 or old is None or old.shape != new.shape:
+            return new
+        return cv2.addWeighted(new, a, old, 1.0 - a, 0.0)
 
     # ------------------------------------------------------------------ whole frame
 
@@ -186,9 +263,9 @@ class AnimeEffect:
         f = faces[0]
         return crop_face(image, placement(f.box, f.keypoints, f.roll, "loose"), 160)
 
-    def _note(self, stage: str, t0: float) -> None:
+    def _note(self, stage: str, t0: float, t1: float | None = None) -> None:
         xs = self.timings[stage]
-        xs.append((time.perf_counter() - t0) * 1000)
+        xs.append(((time.perf_counter() if t1 is None else t1) - t0) * 1000)
         if len(xs) > 5000:
             del xs[:2500]
 

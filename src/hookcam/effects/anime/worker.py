@@ -16,8 +16,11 @@ from typing import Any
 
 class StyleWorker:
     def __init__(self, load: Callable[[], Any], process: Callable[[Any, Any], Any], name: str = "anime",
-                 threads: int = 1):
+                 threads: int = 1, max_rate: float | None = None):
         self._load = load
+        # At most max_rate stylisations started per second (None: as fast as the threads go).
+        self._period = 1.0 / max_rate if max_rate else 0.0
+        self._next_start = 0.0
         self._process = process
         self._cv = threading.Condition()
         self._jobs: dict[Hashable, tuple[int, Any]] = {}
@@ -34,11 +37,13 @@ class StyleWorker:
         for th in self._threads:
             th.start()
 
-    def submit(self, key: Hashable, job: Any) -> None:
+    def submit(self, key: Hashable, job: Any) -> int:
+        """Queue `job` for `key` (replacing a pending one); returns its sequence number."""
         with self._cv:
             self._submitted += 1
             self._jobs[key] = (self._submitted, job)
             self._cv.notify()
+            return self._submitted
 
     def result(self, key: Hashable) -> tuple[int, Any] | None:
         """(sequence number of the job it was made from, output), or None."""
@@ -72,6 +77,10 @@ class StyleWorker:
                     self._cv.wait()
                 if self._stop:
                     return
+                if self._period and (wait := self._next_start - time.monotonic()) > 0:
+                    self._cv.wait(wait)  # then take the newest crop
+                    continue
+                self._next_start = time.monotonic() + self._period
                 # Round robin between faces: the one started longest ago goes first.
                 key = min(self._jobs, key=lambda k: self._last_start.get(k, 0.0))
                 seq, job = self._jobs.pop(key)

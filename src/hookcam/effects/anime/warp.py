@@ -1,0 +1,144 @@
+"""Carry the live face's motion onto the last stylised face, every frame.
+
+A stylised crop was made from a real aligned crop some frames ago. Dense optical flow (OpenCV's
+DIS, on small grey copies of the two real aligned crops) says where each pixel of the crop now
+was in that older crop; `cv2.remap` moves the stylised pixels the same way, so mouth and eyes
+open and close at the camera's rate, not the GAN's.
+
+Flow cannot make what was not there (teeth and the inside of an opening mouth, an eyelid over
+a closing eye): where the warped old real crop still differs from the real crop now, the live
+face shows through (feathered) until the next GAN result draws it, so a mouth that opens gets
+its dark inside at once. (Adding only the real change onto the stylised face was tried: the
+red of the lips subtracted from the pale anime skin left a grey smear.) A motion bigger than
+the flow can follow (a quick head turn) makes the warp step aside: the newest stylised result
+is shown unwarped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import cv2
+import numpy as np
+
+from hookcam.effects.anime.blend import ellipse_mask
+
+GRID = 128  # about the side of the grey crops the flow is computed on (DIS ~0.2 ms on one core)
+FINEST_SCALE = 2  # DIS patches down to 1/4 of the grey crop (1/2: 1.5x the time, no better on lp_d19)
+# Where the warped old real crop differs from the real crop now by more than ERR_LO grey levels
+# (ERR_HI: fully), the live face shows through. Chosen on the validation clips lp_d19 and
+# tps_driving (GAN every 8th frame, JP_face): 10/28 gave r 0.847/0.875, 6/18 0.864/0.900.
+ERR_LO, ERR_HI = 6.0, 18.0
+# The warp follows motions up to FOLLOW of the crop side (median flow in the face); beyond
+# GIVE_UP it steps aside completely (the newest result is shown unwarped). In between: a blend.
+FOLLOW, GIVE_UP = 0.10, 0.16
+BAD_ERR = 24.0  # mean residual grey error in the face after warping: the flow did not fit
+# Share of the face the live face would show through: a mouth is up to ~10%; more is a turn the
+# flow did not follow (it would ghost), so the warp steps aside between AREA_LO and AREA_HI.
+AREA_LO, AREA_HI = 0.12, 0.25
+
+
+@dataclass
+class WarpInfo:
+    trust: float  # 1: warped; 0: fell back to the result as it is
+    motion: float  # median flow in the face, as a share of the crop side
+    error: float  # mean abs grey error in the face after warping
+    area: float = 0.0  # share of the face where the live face shows through
+
+
+@lru_cache(maxsize=4)
+def _grid(n: int) -> tuple[np.ndarray, np.ndarray]:
+    xs = np.arange(n, dtype=np.float32)
+    gx, gy = np.meshgrid(xs, xs)
+    gx.setflags(write=False)
+    gy.setflags(write=False)
+    return gx, gy
+
+
+@lru_cache(maxsize=4)
+def _grid2(n: int) -> np.ndarray:
+    gx, gy = _grid(n)
+    g = np.dstack([gx, gy])
+    g.setflags(write=False)
+    return g
+
+
+@lru_cache(maxsize=4)
+def _face_mask(n: int, crop: str) -> np.ndarray:
+    m = cv2.resize(ellipse_mask(256, crop), (n, n), interpolation=cv2.INTER_AREA) > 0.5
+    m.setflags(write=False)
+    return m
+
+
+def grid_side(size: int) -> int:
+    """GRID or a bit more: the crop side over a whole factor (INTER_AREA's fast path)."""
+    return size // max(1, int(size / GRID))
+
+
+def grey(crop: np.ndarray) -> np.ndarray:
+    """The small grey copy of an aligned crop that the flow is computed on."""
+    n = grid_side(crop.shape[0])
+    small = cv2.resize(crop, (n, n), interpolation=cv2.INTER_AREA)
+    return cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
+
+
+class FlowWarp:
+    """One per face track: DIS flow + remap (not thread-safe: DIS keeps buffers)."""
+
+    def __init__(self, crop_kind: str = "tight"):
+        self.crop_kind = crop_kind
+        self.dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
+        self.dis.setFinestScale(FINEST_SCALE)
+
+    def flow(self, now_g: np.ndarray, then_g: np.ndarray) -> np.ndarray:
+        """(n, n, 2) float32: pixel x of the crop now was at x + flow[x] in the older crop."""
+        return self.dis.calc(now_g, then_g, None)
+
+    def warp(self, styled: np.ndarray, then_real: np.ndarray, then_g: np.ndarray, now_real: np.ndarray,
+             now_g: np.ndarray) -> tuple[np.ndarray, WarpInfo]:
+        """`styled` (made from `then_real`) moved to how the face looks in `now_real`."""
+        n, size = now_g.shape[0], styled.shape[0]
+        f = self.flow(now_g, then_g)
+        f = cv2.GaussianBlur(f, (0, 0), 1.5)  # DIS patches leave blocky edges
+        gx, gy = _grid(n)
+        mx, my = gx + f[..., 0], gy + f[..., 1]
+        back = cv2.remap(then_g, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        face = _face_mask(n, self.crop_kind)
+        err = cv2.absdiff(back, now_g)
+        mag = cv2.magnitude(f[..., 0], f[..., 1])[face]
+        motion = float(np.median(mag)) / n
+        error = float(err[face].mean())
+        w = cv2.GaussianBlur(err, (0, 0), 2.0).astype(np.float32)
+        w -= ERR_LO
+        w *= 1.0 / (ERR_HI - ERR_LO)
+        area = float(np.count_nonzero(w[face] > 0.5)) / max(1, int(face.sum()))
+        trust = 1.0 - float(np.clip((motion - FOLLOW) / (GIVE_UP - FOLLOW), 0.0, 1.0))
+        trust = min(trust, 1.0 - float(np.clip((area - AREA_LO) / (AREA_HI - AREA_LO), 0.0, 1.0)))
+        if error > BAD_ERR:
+            trust = 0.0
+        info = WarpInfo(trust, motion, error, area)
+        if trust <= 0.0:
+            return styled, info
+        # Full-size maps: the flow scaled up to the stylised crop's side (fixed point: 2x faster remap).
+        big = cv2.resize(f, (size, size), interpolation=cv2.INTER_LINEAR)
+        big *= size / n
+        big += _grid2(size)
+        m1, m2 = cv2.convertMaps(big, None, cv2.CV_16SC2)
+        out = cv2.remap(styled, m1, m2, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        # What flow cannot carry (a mouth's inside, teeth, a lid): the live face shows through where
+        # the warped old real crop still differs from the real crop now.
+        ys, xs = np.nonzero(w > 0)
+        if len(ys):
+            # Only the box where the live face shows (usually the mouth), weights sized to it.
+            k = size / n
+            gy0, gy1, gx0, gx1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+            y0, y1, x0, x1 = int(gy0 * k), min(size, int(gy1 * k)), int(gx0 * k), min(size, int(gx1 * k))
+            if y1 > y0 and x1 > x0:
+                wb = cv2.resize(np.clip(w[gy0:gy1, gx0:gx1], 0, 1), (x1 - x0, y1 - y0),
+                                interpolation=cv2.INTER_LINEAR)
+                out[y0:y1, x0:x1] = cv2.blendLinear(np.ascontiguousarray(now_real[y0:y1, x0:x1]),
+                                                    np.ascontiguousarray(out[y0:y1, x0:x1]), wb, 1.0 - wb)
+        if trust < 1.0:
+            out = cv2.addWeighted(out, trust, styled, 1.0 - trust, 0.0)
+        return out, info
