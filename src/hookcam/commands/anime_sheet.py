@@ -190,6 +190,7 @@ def build_strip(clip: str, model_dir: str | None, model: str = "anime_jp_face", 
                 count: int = 12, every: int = 8, cell: int = 160) -> np.ndarray:
     """Rows: input, warp off, warp on; columns: `count` consecutive frames from `start`."""
     import av
+    import numpy as np
 
     from hookcam.effects.anime import AnimeEffect
     from hookcam.effects.anime.align import crop_face, placement
