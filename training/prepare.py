@@ -38,7 +38,7 @@ TRAIN, PUBLIC, PRIVATE, SMILE_TRAIN, SMILE_VAL = 0, 1, 2, 3, 4
 
 def fer_lists(root: Path):
     blank = set((root / "near_blank.txt").read_text().split())
-    drop: set[str] = set()
+    drop: set[str] = set((root / "train_in_test.txt").read_text().split())
     for line in (root / "duplicates.tsv").read_text().splitlines():
         group = line.split("\t")
         if not group or not group[0]:
@@ -61,7 +61,7 @@ def fer_lists(root: Path):
                     code = TRAIN
                 else:
                     code = PUBLIC if f.name.startswith("PublicTest_") else PRIVATE
-                items.append((f, label, -1, code))
+                items.append((f, label, -1, code, rel))
     return items, len(blank), len(drop)
 
 
@@ -70,7 +70,7 @@ def smile_lists(root: Path):
     for name, s in (("smile", 1), ("no_smile", 0)):
         for f in sorted((root / name).iterdir()):
             h = int(hashlib.sha1(f.name.encode()).hexdigest(), 16)
-            items.append((f, -1, s, SMILE_VAL if h % 10 == 0 else SMILE_TRAIN))
+            items.append((f, -1, s, SMILE_VAL if h % 10 == 0 else SMILE_TRAIN, f"{name}/{f.name}"))
     return items
 
 
@@ -102,7 +102,7 @@ def main() -> None:
         rng = np.random.default_rng(0)
         fer = [fer[i] for i in rng.choice(len(fer), args.limit, replace=False)]
         smi = [smi[i] for i in rng.choice(len(smi), args.limit, replace=False)]
-    X, Y, S, C, HIT = [], [], [], [], []
+    X, Y, S, C, HIT, F = [], [], [], [], [], []
     info = {"fer_dropped_blank": n_blank, "fer_dropped_dup": n_drop}
     for name, items in (("fer2013", fer), ("smilesmiled", smi)):
         grays, boxes, kps = run(items, det, name)
@@ -113,7 +113,7 @@ def main() -> None:
         info[f"{name}_median_box"] = rel.round(4).tolist()
         print(f"{name}: {hit.sum()}/{len(items)} detected ({hit.mean():.1%}); median box "
               f"(x, y, w, h)/side = {rel.round(3).tolist()}", flush=True)
-        for i, (g, (_, y, s, c)) in enumerate(zip(grays, items)):
+        for i, (g, (_, y, s, c, rel_name)) in enumerate(zip(grays, items)):
             if hit[i]:
                 X.append(face_crop(g, boxes[i], kps[i], SIZE))
             else:
@@ -122,10 +122,11 @@ def main() -> None:
             S.append(s)
             C.append(c)
             HIT.append(hit[i])
+            F.append(f"{name}/{rel_name}")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(
         args.out, x=np.stack(X), y=np.array(Y, np.int8), s=np.array(S, np.int8),
-        split=np.array(C, np.int8), hit=np.array(HIT), info=np.array(repr(info)),
+        split=np.array(C, np.int8), hit=np.array(HIT), files=np.array(F), info=np.array(repr(info)),
     )
     print(info)
     print(f"wrote {args.out}")
