@@ -86,6 +86,7 @@ class Analyzer:
             results = model.predict(image, [(f.box, f.keypoints) for f in faces])
             for f, r in zip(faces, results):
                 f.smile = float(r.smile)
+                f.extra["face_prob"] = float(r.face)
                 h = self._smile.setdefault(f.track_id, Hysteresis(self.smile_on, self.smile_off))
                 f.smiling = h.update(f.smile)
                 if "emotion" in self.needs:

@@ -27,24 +27,39 @@ class Hysteresis:
 
 class LabelSmoother:
     """Exponentially averaged scores; the shown label changes only when another label has led
-    for `hold` consecutive updates by at least `margin`."""
+    for `hold` consecutive updates by at least `margin`.
 
-    def __init__(self, ema: float = 0.4, hold: int = 4, margin: float = 0.05):
+    With a `default` label (emotion mode: "neutral"), doubt reads as the default: another label
+    counts as leading only when its averaged score is at least `lead` above the default's. So a
+    still face shows the default, and an emotion shows only when it is clearly ahead and held."""
+
+    def __init__(self, ema: float = 0.4, hold: int = 4, margin: float = 0.05,
+                 default: str | None = None, lead: float = 0.0):
         self.ema, self.hold, self.margin = ema, hold, margin
+        self.default, self.lead = default, lead
         self.scores: dict[str, float] | None = None
         self.label: str | None = None
         self._candidate: str | None = None
         self._count = 0
+
+    def _best(self) -> str:
+        assert self.scores is not None
+        best = max(self.scores, key=self.scores.get)
+        d = self.default
+        if d is not None and d in self.scores and best != d and self.scores[best] < self.scores[d] + self.lead:
+            return d
+        return best
 
     def update(self, scores: dict[str, float]) -> str:
         if self.scores is None:
             self.scores = dict(scores)
         else:
             self.scores = {k: self.ema * v + (1 - self.ema) * self.scores.get(k, v) for k, v in scores.items()}
-        best = max(self.scores, key=self.scores.get)
+        best = self._best()
         if self.label is None:
             self.label = best
-        elif best != self.label and self.scores[best] >= self.scores.get(self.label, 0) + self.margin:
+        elif best != self.label and (best == self.default
+                                     or self.scores[best] >= self.scores.get(self.label, 0) + self.margin):
             if best == self._candidate:
                 self._count += 1
             else:
