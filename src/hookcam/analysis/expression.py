@@ -71,6 +71,10 @@ class ExpressionModel:
             ) from None
         self._input = inp.name
         self._outputs = [o.name for o in self._sess.get_outputs()][:2]
+        # decision thresholds chosen on FER2013 PublicTest by training/train.py (fit_runtime)
+        meta = self._sess.get_modelmeta().custom_metadata_map
+        self.emotion_lead = float(meta.get("emotion_lead", 0.0))
+        self.face_min = float(meta.get("face_min", 0.0))
         self._detector = None
 
     def predict_crops(self, crops: np.ndarray) -> list[Expression]:

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 class Hysteresis:
     """On when the (smoothed) value stays above `on` for `hold` updates, off when it stays below
-    `off` for `hold` updates. In between, nothing changes: no flicker around one threshold."""
+    `off` for `hold` updates. In between, nothing changes: no flicker around one threshold.
+    The gap between `on` and `off` and `hold` 2 keep it steady (one odd frame changes nothing); a
+    light average (`ema` 0.7) keeps it fast: on at the 2nd frame of a clear smile, off at the 2nd
+    frame after it."""
 
-    def __init__(self, on: float = 0.6, off: float = 0.4, hold: int = 2, ema: float = 0.5):
+    def __init__(self, on: float = 0.6, off: float = 0.4, hold: int = 2, ema: float = 0.7):
         self.on, self.off, self.hold, self.ema = on, off, hold, ema
         self.value: float | None = None
         self.state = False
@@ -69,3 +72,19 @@ class LabelSmoother:
         else:
             self._candidate, self._count = None, 0
         return self.label
+
+
+class FaceCheck:
+    """Is this track a face worth an expression? Yes while the averaged face probability of the
+    expression model stays at or above `face_min` (and, if `min_score` is set, once the detector
+    has scored the track at least that in some update)."""
+
+    def __init__(self, face_min: float = 0.0, min_score: float = 0.0, ema: float = 0.5):
+        self.face_min, self.min_score, self.ema = face_min, min_score, ema
+        self.face: float | None = None
+        self.best_score = 0.0
+
+    def update(self, face_prob: float, score: float) -> bool:
+        self.face = face_prob if self.face is None else self.ema * face_prob + (1 - self.ema) * self.face
+        self.best_score = max(self.best_score, score)
+        return self.best_score >= self.min_score and self.face >= self.face_min

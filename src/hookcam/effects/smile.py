@@ -16,7 +16,7 @@ class SmileEffect:
     name = "smile"
     needs = frozenset({"smile"})
 
-    def __init__(self, stickers: Path | None = None, fade_frames: int = 4):
+    def __init__(self, stickers: Path | None = None, fade_frames: int = 2):
         pack = load_pack(stickers)
         if "smile" not in pack:
             raise HookcamError(f"sticker pack {stickers}: has no [stickers.smile] entry for smile mode")
