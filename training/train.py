@@ -112,13 +112,16 @@ def evaluate(net, d, split: int, w: float = 0.5) -> dict:
 
 
 def fit_blend(out: torch.Tensor, y13: np.ndarray, major: np.ndarray) -> tuple[float, float, dict]:
-    """w: the blend weight with the best min(FER2013 acc - 0.68, FER+ acc - 0.82) on PublicTest
-    (both targets of issue 10 count equally); T: the temperature minimising the negative
-    log-likelihood of the FER+ majority label (10 annotators: the cleaner label)."""
+    """w: on PublicTest, the blend weight that meets the most of issue 10's two accuracy targets
+    (FER2013 original labels >= 68%, FER+ majority >= 82%), then has the best min(margin) (with
+    one target met: the best accuracy on the other while keeping it); T: the temperature
+    minimising the negative log-likelihood of the FER+ majority label (10 annotators: the
+    cleaner label)."""
     best = None
     for w in np.round(np.arange(0, 1.0001, 0.05), 2):
         s = scores(out, y13, major, float(w))
-        key = min(s["fer13_blend"] - 0.68, s["plus_blend"] - 0.82)
+        m = (s["fer13_blend"] - 0.68, s["plus_blend"] - 0.82)
+        key = (sum(x >= 0 for x in m), min(m))
         if best is None or key > best[0]:
             best = (key, float(w), s)
     _, w, s = best
