@@ -143,7 +143,7 @@ _SPECS = [
         name="expression",
         file="expression.onnx",
         # Ours, trained by training/ and shipped in the package. Retraining? Update both values.
-        sha256="cbc0d084731e002cb09796eeb36f95dc76e0b7b68c46c175bef8a548077a5176",
+        sha256="d4318111b9abb005a80fc0b989566b63b5b159a1206b80b4e7d604203924d2c2",
         size=3118871,
         licence="MIT (hookcam's own model; trained on FER2013 with FER+ votes (MIT) and SMILEsmileD, "
         "research-use data)",
