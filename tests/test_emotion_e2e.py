@@ -3,11 +3,8 @@ picture beside the face in the smiling segment is the *happy* sticker (closest o
 
 from __future__ import annotations
 
-import importlib
-
 import cv2
 import numpy as np
-import pytest
 from conftest import decode_video, run_cli
 
 from hookcam.effects.stickers import draw, load_pack
@@ -56,8 +53,6 @@ def test_emotion_mode_shows_the_happy_sticker_while_smiling(fuse_camera, testdat
     assert np.abs(out[i][below].astype(int) - src[i][below]).mean() > 10
 
 
-@pytest.mark.xfail(not hasattr(importlib.import_module("hookcam.faces.detect"), "VERIFY"), strict=True,
-                   reason="the detector has no verification pass yet (issue 11)")
 def test_emotion_mode_draws_nothing_on_the_cartoon_rabbit(fuse_camera, testdata):
     """Big Buck Bunny (no people; the detector's false hits are on the rabbit's face)."""
     clip = "video/skv_bigbuckbunny.mp4"

@@ -4,7 +4,6 @@ Big Buck Bunny cartoon, and the smile sticker's onset / offset delay on lp_d0.""
 
 from __future__ import annotations
 
-import importlib
 import importlib.util
 from pathlib import Path
 
@@ -18,12 +17,6 @@ _spec.loader.exec_module(acc)
 # PrivateTest, measured once on the shipped model (benchmarks/accuracy.py): 60.6% / 81.6%. The
 # issue's targets (68% / 82%) are not met; these floors catch a worse model.
 FER2013_MIN, FERPLUS_MIN = 0.60, 0.81
-
-# Big Buck Bunny: the face check of the expression model leaves 8/132 frames with an emotion; the
-# detector's verification pass (issue 11, `hookcam.faces.detect.VERIFY`) drops the rabbit itself.
-_detect = importlib.import_module("hookcam.faces.detect")
-NEEDS_VERIFY = pytest.mark.xfail(not hasattr(_detect, "VERIFY"), strict=True,
-                                 reason="the detector has no verification pass yet (issue 11)")
 
 pytestmark = pytest.mark.skipif(not (acc.SHARED / "data" / "ferplus" / "labels.csv").is_file(),
                                 reason="../shared (test data, FER2013/FER+ labels) not present")
@@ -63,7 +56,6 @@ def test_still_faces_read_neutral(model):
     assert n >= 0.9 * t, r
 
 
-@NEEDS_VERIFY
 def test_no_emotion_on_the_cartoon_rabbit(model):
     hit, frames = acc.no_face_frames(model)
     assert frames == 132 and hit == 0, f"emotion shown on {hit}/{frames} Big Buck Bunny frames"
