@@ -163,7 +163,13 @@ def fit_runtime(out: torch.Tensor, votes: np.ndarray, major: np.ndarray, w: floa
     real = (votes[:, NF] < 5) & (votes.sum(1) > 0)
     return {"emotion_lead": float(max(leads)), "face_min": float(np.quantile(face[real], 0.05)),
             "acc_lead0": base, "acc_lead": acc(float(max(leads))),
-            "neutral_recall_lead": float((p[has & (major == neu)] + 0).argmax(1).__eq__(neu).mean())}
+            "neutral_recall_lead": neutral_recall(p, major, neu, float(max(leads)))}
+
+
+def neutral_recall(p: np.ndarray, major: np.ndarray, neu: int, lead: float) -> float:
+    q = p[major == neu].copy()
+    q[:, neu] += lead
+    return float((q.argmax(1) == neu).mean())
 
 
 def ece(conf: np.ndarray, correct: np.ndarray, bins: int = 10) -> float:
