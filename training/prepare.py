@@ -8,9 +8,11 @@ Each image is put on a mean-grey canvas (`hookcam.analysis.align.detect_in_crop`
 found, the median detected box of that dataset (relative to the image) is used instead, without
 rotation. Hit rates and median boxes are printed and stored in the cache.
 
-Cleaning (FER2013): near-blank images and every training copy in a duplicate group whose
-labels conflict or that also appears in test are dropped; of the other duplicate groups one
-training copy is kept. SMILEsmileD: 10% (by file-name hash) is held out for validation.
+Cleaning (FER2013): near-blank images, the training files identical to a test image
+(`train_in_test.txt`) and every training copy in a duplicate group whose labels conflict or that
+also appears in test are dropped; of the other duplicate groups one training copy is kept.
+SMILEsmileD: 10% (by file-name hash) is held out for validation. The cache keeps each row's file
+(`files`), which train.py joins to the FER+ votes.
 """
 
 from __future__ import annotations
