@@ -16,7 +16,13 @@ package or model file is missing print "n/a (reason)".
     by the live full pass alone and by the thorough detection (all passes, `hookcam analyze`);
     and the group photos (faces found / faces there).
 (c) emotion: FER2013 PrivateTest (ours through the runtime path, and fer mini-Xception on the
-    same images), InspireFace happy/sad/anger, muxspace (informative).
+    same images) against the original labels and the FER+ majority labels, InspireFace
+    happy/sad/anger, muxspace (informative).
+(e) the runtime decisions (Analyzer + effects, as `hookcam run` makes them): neutral frames
+    that read neutral (lp_d0 0-17 and 69-77, lp_s18 all, Yale *_normal), frames of
+    skv_bigbuckbunny (no people) with an emotion, and the smile sticker's onset / offset delay
+    on lp_d0 in file mode and paced (`hookcam run` into an MP4, the sticker found in the pixels).
+Then the issue-10 targets table: fer mini-Xception, the previous model, ours, target.
 """
 
 from __future__ import annotations
@@ -89,6 +95,24 @@ def fer_private() -> list[tuple[Path, int]]:
     root = SHARED / "data" / "fer2013" / "test"
     return [(p, EMOTIONS.index(c.name)) for c in sorted(root.iterdir())
             for p in sorted(c.glob("PrivateTest_*.jpg"))]
+
+
+FERPLUS_FOLD = {"anger": "angry", "disgust": "disgust", "contempt": "disgust", "fear": "fear",
+                "happiness": "happy", "sadness": "sad", "surprise": "surprise", "neutral": "neutral"}
+
+
+def ferplus_majority() -> dict[Path, int]:
+    """FER2013 test file -> FER+ majority label (EMOTIONS index; contempt folded into disgust).
+    Files whose majority is unknown / not a face / missing are left out."""
+    import csv
+
+    root = SHARED / "data" / "fer2013"
+    out = {}
+    with open(SHARED / "data" / "ferplus" / "labels.csv") as fh:
+        for r in csv.DictReader(fh):
+            if r["split"] != "Training" and r["ferplus_majority"] in FERPLUS_FOLD:
+                out[root / r["file"]] = EMOTIONS.index(FERPLUS_FOLD[r["ferplus_majority"]])
+    return out
 
 
 def iou(a, b) -> float:
@@ -370,18 +394,108 @@ def smile_scores(m) -> dict[str, str]:
 def emotion_scores(label_photo, label_crop, fer_probs=None, skip_fer=False) -> dict[str, str]:
     out = {}
     if skip_fer:
-        out["fer2013_private"] = "skipped"
+        out["fer2013_private"] = out["ferplus_private"] = "skipped"
     elif fer_probs is not None:
         items = fer_private()
-        correct = sum(int(fer_probs(cv2.imread(str(p), cv2.IMREAD_GRAYSCALE)).argmax() == y)
-                      for p, y in items)
+        plus = ferplus_majority()
+        pred = [int(fer_probs(cv2.imread(str(p), cv2.IMREAD_GRAYSCALE)).argmax()) for p, _ in items]
+        correct = sum(int(a == y) for a, (_, y) in zip(pred, items))
         out["fer2013_private"] = f"{correct / len(items):.1%} ({correct}/{len(items)})"
+        pairs = [(a, plus[p]) for a, (p, _) in zip(pred, items) if p in plus]
+        c2 = sum(int(a == b) for a, b in pairs)
+        out["ferplus_private"] = f"{c2 / len(pairs):.1%} ({c2}/{len(pairs)})"
     ins = [(label_photo(imread(EXPR / "inspireface" / f)), lab) for f, lab in INSPIRE.items()]
     out["inspireface"] = f"{sum(a == b for a, b in ins)}/3 ({', '.join(a for a, _ in ins)})"
     mux = [(label_crop(imread(p)), MUX[p.name.split("__")[0]])
            for p in sorted((EXPR / "muxspace").glob("*.jpg"))]
     out["muxspace"] = f"{sum(a == b for a, b in mux)}/{len(mux)}"
     return out
+
+
+# ---------------------------------------------------------------- (e) runtime decisions
+NEUTRAL_FRAMES = {"video/lp_d0.mp4": [*range(0, 18), *range(69, 78)], "video/lp_s18.mp4": None}
+NO_FACE_CLIP = "video/skv_bigbuckbunny.mp4"
+SMILE_CLIP, SMILE_ON, SMILE_END = "video/lp_d0.mp4", 21, 63  # ground_truth.json smiling_teeth
+
+
+def decode(path: Path) -> tuple[list[np.ndarray], float]:
+    import av
+
+    with av.open(str(path)) as c:
+        fps = float(c.streams.video[0].average_rate or 25)
+        return [f.to_ndarray(format="bgr24") for f in c.decode(video=0)], fps
+
+
+def clip_faces(clip: str, model=None, needs=frozenset({"smile", "emotion"})) -> list[list]:
+    """Per frame, the faces with the Analyzer's decisions, frame by frame as file mode makes them."""
+    from hookcam.analysis.analyzer import Analyzer
+
+    frames, fps = decode(TD / clip)
+    an = Analyzer(needs, expression_model=model)
+    try:
+        return [an.process(f, i / fps) for i, f in enumerate(frames)]
+    finally:
+        an.close()
+
+
+def photo_label(path: Path, model=None) -> str | None:
+    """The emotion the runtime shows for a photo (one frame, first face)."""
+    from hookcam.analysis.analyzer import Analyzer
+
+    an = Analyzer(frozenset({"smile", "emotion"}), expression_model=model)
+    try:
+        faces = an.process(imread(path), 0.0)
+    finally:
+        an.close()
+    return faces[0].emotion if faces else None
+
+
+def neutral_frames(model=None) -> dict[str, tuple[int, int]]:
+    """(frames or images shown as neutral, total) per source; a frame with no face counts as not."""
+    out = {}
+    for clip, idx in NEUTRAL_FRAMES.items():
+        per = clip_faces(clip, model)
+        idx = range(len(per)) if idx is None else idx
+        out[clip] = (sum(1 for i in idx if per[i] and per[i][0].emotion == "neutral"), len(idx))
+    yale_n = [p for p, lab in yale() if lab == "normal"]
+    out["yale_normal"] = (sum(photo_label(p, model) == "neutral" for p in yale_n), len(yale_n))
+    return out
+
+
+def no_face_frames(model=None) -> tuple[int, int]:
+    """(frames of the Big Buck Bunny clip where some face gets an emotion, frames)."""
+    per = clip_faces(NO_FACE_CLIP, model)
+    return sum(1 for faces in per if any(f.emotion for f in faces)), len(per)
+
+
+def sticker_frames(out: list[np.ndarray], src: list[np.ndarray]) -> list[bool]:
+    """Per frame: did the effect draw something (> 1% of pixels changed by more than 60)?"""
+    return [float((cv2.absdiff(o, s).max(axis=2) > 60).mean()) > 0.01 for o, s in zip(out, src)]
+
+
+def smile_delays(paced: bool = False, tmp: Path | None = None) -> dict:
+    """`hookcam run --input lp_d0.mp4 --output X.mp4 --effect smile` (file mode, or --realtime):
+    frames from the labelled onset (21) to the first frame with the sticker, and from the first
+    frame after the smile (64) to the first frame without it; `toggles`: on/off changes (2 = no
+    flicker)."""
+    import subprocess
+    import tempfile
+
+    with tempfile.TemporaryDirectory(dir=tmp) as d:
+        out = Path(d) / "out.mp4"
+        cmd = [sys.executable, "-m", "hookcam", "run", "--input", str(TD / SMILE_CLIP), "--output", str(out),
+               "--effect", "smile", "--no-control", "--realtime" if paced else "--no-realtime"]
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+        if r.returncode != 0:
+            raise RuntimeError(r.stderr.strip().splitlines()[-1] if r.stderr.strip() else "hookcam run failed")
+        got, _ = decode(out)
+    src, _ = decode(TD / SMILE_CLIP)
+    on = sticker_frames(got, src)
+    first_on = next((i for i in range(18, len(on)) if on[i]), None)
+    first_off = next((i for i in range(first_on or SMILE_ON, len(on)) if not on[i]), None)
+    return {"onset": None if first_on is None else first_on - SMILE_ON,
+            "offset": None if first_off is None else first_off - (SMILE_END + 1),
+            "toggles": sum(a != b for a, b in zip(on, on[1:])), "frames": len(on)}
 
 
 def guarded(fn):
@@ -396,6 +510,7 @@ def main() -> None:
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--skip-fer", action="store_true", help="skip FER2013 PrivateTest (slowest)")
     ap.add_argument("--sweep-only", action="store_true", help="only (a) detection and (d) the size sweep")
+    ap.add_argument("--skip-runtime", action="store_true", help="skip (e): clips and hookcam run")
     args = ap.parse_args()
     t0 = time.time()
     det = FaceDetector(max_faces=64)  # group photos hold up to 24 faces
@@ -436,6 +551,13 @@ def main() -> None:
             fer.label_photo, fer.label_crop,
             lambda g: fer.probs64(cv2.resize(g, (64, 64), interpolation=cv2.INTER_LINEAR)),
             args.skip_fer))
+    if not args.skip_runtime:
+        res["runtime"] = {
+            "neutral": guarded(lambda: neutral_frames(ours.model)),
+            "bunny_frames_with_emotion": guarded(lambda: no_face_frames(ours.model)),
+            "smile_file": guarded(lambda: smile_delays(paced=False)),
+            "smile_paced": guarded(lambda: smile_delays(paced=True)),
+        }
     res["seconds"] = round(time.time() - t0, 1)
 
     if args.json:
@@ -457,6 +579,13 @@ def main() -> None:
             print(f"| {k} | {v} | | |")
         else:
             print(f"| {k} | {v['fer2013_private']} | {v['inspireface']} | {v['muxspace']} |")
+    if "runtime" in res:
+        print("\n## (e) Runtime decisions (Analyzer + effects, as `hookcam run` makes them)\n")
+        print("| measure | result |\n|---|---|")
+        for k, v in res["runtime"].items():
+            print(f"| {k} | {v} |")
+    print("\n## Issue 10 targets\n")
+    print(targets_table(res))
     print(f"\n({res['seconds']} s)", file=sys.stderr)
 
 
@@ -494,6 +623,58 @@ def print_detection(res: dict) -> None:
     print("|---" * (len(cols) + 3) + "|")
     for k, row in sw.items():
         print(f"| {k} | " + " | ".join(row.get(c, "-") for c in cols) + f" | {row['groups']} | {row['ms_per_frame']} |")
+
+
+# the "now" column: the previous model (FER2013 blurred copy), as measured in issue 10
+PREVIOUS = {"fer2013": "48.9%", "ferplus": "-", "yale": "22/22", "smilesmiled": "43/46", "inspire": "1/3",
+            "neutral": "few (lp_s18 fear 282/282)", "bunny": "angry sticker", "smile": "8 frames"}
+
+
+def targets_table(res: dict) -> str:
+    def get(group, method, key):
+        v = res.get(group, {}).get(method)
+        return v.get(key, "-") if isinstance(v, dict) else (v or "-")
+
+    def neutral():
+        v = res.get("runtime", {}).get("neutral")
+        if not isinstance(v, dict):
+            return v or "-"
+        n, t = sum(a for a, _ in v.values()), sum(b for _, b in v.values())
+        return f"{n / t:.0%} ({n}/{t}: " + ", ".join(f"{k.split('/')[-1]} {a}/{b}" for k, (a, b) in v.items()) + ")"
+
+    def bunny():
+        v = res.get("runtime", {}).get("bunny_frames_with_emotion")
+        return f"{v[0]}/{v[1]} frames" if isinstance(v, (list, tuple)) else (v or "-")
+
+    def smile():
+        rt = res.get("runtime", {})
+        parts = []
+        for k in ("smile_file", "smile_paced"):
+            v = rt.get(k)
+            if isinstance(v, dict):
+                parts.append(f"{k.split('_')[1]} +{v['onset']}/+{v['offset']} ({v['toggles']} toggles)")
+        return "; ".join(parts) or "-"
+
+    o, f = Ours.name, FerMiniXception.name
+    rows = [
+        ("FER2013 PrivateTest, original labels", get("emotion", f, "fer2013_private"), PREVIOUS["fer2013"],
+         get("emotion", o, "fer2013_private"), ">= 68%"),
+        ("FER+ PrivateTest, majority label (faces with a majority)", get("emotion", f, "ferplus_private"),
+         PREVIOUS["ferplus"], get("emotion", o, "ferplus_private"), ">= 82%"),
+        ("testdata Yale happy vs rest", get("smile", f, "yale_happy_vs_rest"), PREVIOUS["yale"],
+         get("smile", o, "yale_happy_vs_rest"), "22/22"),
+        ("testdata SMILEsmileD", get("smile", f, "smilesmiled"), PREVIOUS["smilesmiled"],
+         get("smile", o, "smilesmiled"), ">= 43/46"),
+        ("testdata InspireFace happy/sad/anger", get("emotion", f, "inspireface"), PREVIOUS["inspire"],
+         get("emotion", o, "inspireface"), "3/3"),
+        ("neutral frames read neutral (lp_d0 0-17, 69-77; lp_s18; Yale normal)", "-", PREVIOUS["neutral"],
+         neutral(), ">= 90%"),
+        ("Big Buck Bunny frames with an emotion sticker", "-", PREVIOUS["bunny"], bunny(), "0"),
+        ("smile sticker onset / offset delay on lp_d0 (frames)", "-", PREVIOUS["smile"], smile(), "<= 4"),
+    ]
+    lines = ["| measure | fer mini-Xception | previous model | ours | target |", "|---|---|---|---|---|"]
+    lines += [f"| {' | '.join(r)} |" for r in rows]
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

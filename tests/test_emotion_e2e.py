@@ -44,13 +44,28 @@ def test_emotion_mode_shows_the_happy_sticker_while_smiling(fuse_camera, testdat
     neutral = [i for i in range(0, 16, 2)] + [i for i in range(72, 78, 2)]
     happy = [i for i in smiling if closest_sticker(out[i], src[i], det.detect(src[i])[0], pack) == "happy"]
     assert len(happy) >= 0.8 * len(smiling), f"happy sticker in {len(happy)}/{len(smiling)} smiling frames"
-    not_happy = [i for i in neutral if closest_sticker(out[i], src[i], det.detect(src[i])[0], pack) != "happy"]
-    assert len(not_happy) >= 0.8 * len(neutral), "happy sticker shown in neutral frames"
+    shown = [closest_sticker(out[i], src[i], det.detect(src[i])[0], pack) for i in neutral]
+    assert shown.count("neutral") >= 0.8 * len(neutral), f"neutral frames show {shown}"
     # The label ("happy 71%") is drawn below the chin: dark tag with white text.
     i = smiling[len(smiling) // 2]
     x, y, w, h = det.detect(src[i])[0].box
     below = (slice(int(y + h), min(512, int(y + 1.6 * h))), slice(int(x), int(x + w)))
     assert np.abs(out[i][below].astype(int) - src[i][below]).mean() > 10
+
+
+def test_emotion_mode_draws_nothing_on_the_cartoon_rabbit(fuse_camera, testdata):
+    """Big Buck Bunny (no people; the detector's false hits are on the rabbit's face)."""
+    clip = "video/skv_bigbuckbunny.mp4"
+    r = run_cli("run", "--input", testdata / clip, "--output", fuse_camera.device, "--effect", "emotion",
+                "--no-control")
+    assert r.returncode == 0, r.stderr
+    frames = [cv2.cvtColor(f, cv2.COLOR_YUV2BGR_I420) for f in fuse_camera.frames()]
+    # the source through the same I420 round trip: only what the effect drew differs
+    src = [cv2.cvtColor(cv2.cvtColor(f, cv2.COLOR_BGR2YUV_I420), cv2.COLOR_YUV2BGR_I420)
+           for f in decode_video(testdata / clip)]
+    assert len(frames) == len(src) == 132
+    drawn = [i for i, (o, s) in enumerate(zip(frames, src)) if (cv2.absdiff(o, s).max(axis=2) > 60).mean() > 0.002]
+    assert not drawn, f"something drawn on frames {drawn}"
 
 
 def test_emotion_effect_puts_a_sticker_on_each_face(testdata):

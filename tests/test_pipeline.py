@@ -84,7 +84,7 @@ def test_camera_loss_keeps_output_rate_and_recovers(testdata):
 
 
 def test_hysteresis_does_not_flicker():
-    h = Hysteresis(on=0.6, off=0.4, hold=2)
+    h = Hysteresis(on=0.6, off=0.4, hold=2, ema=0.5)  # the mechanism; shipped defaults: test_smoothing.py
     rng = np.random.default_rng(0)
     noisy_mid = 0.5 + rng.uniform(-0.15, 0.15, 60)  # hovers around one threshold
     states = [h.update(x) for x in noisy_mid]

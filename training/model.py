@@ -1,15 +1,21 @@
-"""The expression network: a small VGG-style CNN with two heads (7 emotions, smile)."""
+"""The expression network: a small VGG-style CNN with three heads (FER2013 7 emotions, smile,
+FER+ 8 emotions + not-a-face)."""
 
 from __future__ import annotations
 
-import math
-
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 # (channels, convs) per stage; each stage ends in a 2x2 max-pool
 DEFAULT_CFG = ((32, 1), (64, 2), (128, 2), (256, 1))
+
+# FER+ vote columns used as soft targets ("unknown" is dropped); NF = not a face
+FERPLUS = ("neutral", "happiness", "surprise", "sadness", "anger", "disgust", "fear", "contempt", "NF")
+# hookcam.types.EMOTIONS order <- FER+ columns (contempt folded into disgust)
+FOLD = {"angry": ("anger",), "disgust": ("disgust", "contempt"), "fear": ("fear",),
+        "happy": ("happiness",), "sad": ("sadness",), "surprise": ("surprise",), "neutral": ("neutral",)}
+N_FER, N_PLUS = 7, len(FERPLUS)
+OUT = N_FER + 1 + N_PLUS  # logits: 7 FER2013, 1 smile, 9 FER+ (8 emotions + NF)
 
 
 def _conv(cin: int, cout: int) -> list[nn.Module]:
@@ -17,7 +23,8 @@ def _conv(cin: int, cout: int) -> list[nn.Module]:
 
 
 class ExpressionNet(nn.Module):
-    """Input (N, 1, 48, 48) float in [0, 1]. Output (N, 8): 7 emotion logits, 1 smile logit."""
+    """Input (N, 1, 48, 48) float in [0, 1]. Output (N, 17) logits: 7 FER2013 emotions
+    (EMOTIONS order), smile, 9 FER+ classes (FERPLUS order)."""
 
     def __init__(self, cfg=DEFAULT_CFG, dropout: float = 0.4):
         super().__init__()
@@ -33,47 +40,45 @@ class ExpressionNet(nn.Module):
         # statistics between training and inference (seen here: PublicTest accuracy jumping
         # between 1% and 40% from one eval to the next)
         # keep the 3x3 layout (where the mouth is matters): flatten, no global pooling
-        self.pool = nn.Identity()
         self.neck = nn.Sequential(nn.Flatten(), nn.Linear(cin * 9, 256),
                                   nn.BatchNorm1d(256), nn.ReLU(inplace=True), nn.Dropout(dropout))
-        self.head = nn.Linear(256, 8)
+        self.head = nn.Linear(256, OUT)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = (x - 0.5) / 0.25
-        return self.head(self.neck(self.pool(self.features(x))))
+        return self.head(self.neck(self.features(x)))
 
 
-# The FER2013 training images in ../shared/data are Gaussian-blurred (Laplacian variance ~6 vs
-# ~2,200 for the test images; their spectrum matches a sharp image blurred with sigma ~2.8 px).
-# So every input that is not one of those images (SMILEsmileD in training, FER test, every
-# runtime face) goes through the same blur before the network: it is part of the ONNX model.
-BLUR_SIGMA = 2.8
+def fold_matrix() -> torch.Tensor:
+    """(8, 7): FER+ emotion probabilities (NF left out) -> EMOTIONS order."""
+    from hookcam.types import EMOTIONS
+
+    m = torch.zeros(N_PLUS - 1, N_FER)
+    for j, e in enumerate(EMOTIONS):
+        for name in FOLD[e]:
+            m[FERPLUS.index(name), j] = 1.0
+    return m
 
 
-class GaussianBlur(nn.Module):
-    def __init__(self, sigma: float = BLUR_SIGMA):
-        super().__init__()
-        r = int(math.ceil(3 * sigma))
-        t = torch.arange(-r, r + 1, dtype=torch.float32)
-        k = torch.exp(-(t**2) / (2 * sigma**2))
-        k = k / k.sum()
-        self.r = r
-        self.register_buffer("kx", k.view(1, 1, 1, -1))
-        self.register_buffer("ky", k.view(1, 1, -1, 1))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = F.pad(x, (self.r, self.r, self.r, self.r), mode="replicate")
-        return F.conv2d(F.conv2d(x, self.kx), self.ky)
+def blend_logp(out: torch.Tensor, w: float) -> torch.Tensor:
+    """Runtime emotion log-scores (EMOTIONS order): w * log p_FER2013 + (1 - w) * log p_FER+
+    (FER+ softmax over its 8 emotions, contempt folded into disgust)."""
+    lp13 = torch.log_softmax(out[:, :N_FER], dim=1)
+    pplus = torch.softmax(out[:, N_FER + 1 : N_FER + N_PLUS], dim=1) @ fold_matrix().to(out.dtype)
+    return w * lp13 + (1 - w) * torch.log(pplus.clamp_min(1e-8))
 
 
 class Exported(nn.Module):
-    """What goes into the ONNX file: uint8-range float input -> probabilities (N, 8)."""
+    """What goes into the ONNX file: uint8-range float input -> `probs` (N, 8) = 7 calibrated
+    emotion probabilities then smile probability, and `face` (N, 1) = 1 - P(not a face)."""
 
-    def __init__(self, net: ExpressionNet, sigma: float = BLUR_SIGMA):
+    def __init__(self, net: ExpressionNet, w: float = 0.5, temperature: float = 1.0):
         super().__init__()
         self.net = net
-        self.blur = GaussianBlur(sigma) if sigma > 0 else nn.Identity()
+        self.w, self.t = float(w), float(temperature)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.net(self.blur(x / 255.0))
-        return torch.cat([torch.softmax(out[:, :7], dim=1), torch.sigmoid(out[:, 7:])], dim=1)
+    def forward(self, x: torch.Tensor):
+        out = self.net(x / 255.0)
+        probs = torch.softmax(blend_logp(out, self.w) / self.t, dim=1)
+        face = 1 - torch.softmax(out[:, N_FER + 1 :], dim=1)[:, -1:]
+        return torch.cat([probs, torch.sigmoid(out[:, N_FER : N_FER + 1])], dim=1), face

@@ -8,9 +8,11 @@ Each image is put on a mean-grey canvas (`hookcam.analysis.align.detect_in_crop`
 found, the median detected box of that dataset (relative to the image) is used instead, without
 rotation. Hit rates and median boxes are printed and stored in the cache.
 
-Cleaning (FER2013): near-blank images and every training copy in a duplicate group whose
-labels conflict or that also appears in test are dropped; of the other duplicate groups one
-training copy is kept. SMILEsmileD: 10% (by file-name hash) is held out for validation.
+Cleaning (FER2013): near-blank images, the training files identical to a test image
+(`train_in_test.txt`) and every training copy in a duplicate group whose labels conflict or that
+also appears in test are dropped; of the other duplicate groups one training copy is kept.
+SMILEsmileD: 10% (by file-name hash) is held out for validation. The cache keeps each row's file
+(`files`), which train.py joins to the FER+ votes.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ TRAIN, PUBLIC, PRIVATE, SMILE_TRAIN, SMILE_VAL = 0, 1, 2, 3, 4
 
 def fer_lists(root: Path):
     blank = set((root / "near_blank.txt").read_text().split())
-    drop: set[str] = set()
+    drop: set[str] = set((root / "train_in_test.txt").read_text().split())
     for line in (root / "duplicates.tsv").read_text().splitlines():
         group = line.split("\t")
         if not group or not group[0]:
@@ -61,7 +63,7 @@ def fer_lists(root: Path):
                     code = TRAIN
                 else:
                     code = PUBLIC if f.name.startswith("PublicTest_") else PRIVATE
-                items.append((f, label, -1, code))
+                items.append((f, label, -1, code, rel))
     return items, len(blank), len(drop)
 
 
@@ -70,7 +72,7 @@ def smile_lists(root: Path):
     for name, s in (("smile", 1), ("no_smile", 0)):
         for f in sorted((root / name).iterdir()):
             h = int(hashlib.sha1(f.name.encode()).hexdigest(), 16)
-            items.append((f, -1, s, SMILE_VAL if h % 10 == 0 else SMILE_TRAIN))
+            items.append((f, -1, s, SMILE_VAL if h % 10 == 0 else SMILE_TRAIN, f"{name}/{f.name}"))
     return items
 
 
@@ -102,7 +104,7 @@ def main() -> None:
         rng = np.random.default_rng(0)
         fer = [fer[i] for i in rng.choice(len(fer), args.limit, replace=False)]
         smi = [smi[i] for i in rng.choice(len(smi), args.limit, replace=False)]
-    X, Y, S, C, HIT = [], [], [], [], []
+    X, Y, S, C, HIT, F = [], [], [], [], [], []
     info = {"fer_dropped_blank": n_blank, "fer_dropped_dup": n_drop}
     for name, items in (("fer2013", fer), ("smilesmiled", smi)):
         grays, boxes, kps = run(items, det, name)
@@ -113,7 +115,7 @@ def main() -> None:
         info[f"{name}_median_box"] = rel.round(4).tolist()
         print(f"{name}: {hit.sum()}/{len(items)} detected ({hit.mean():.1%}); median box "
               f"(x, y, w, h)/side = {rel.round(3).tolist()}", flush=True)
-        for i, (g, (_, y, s, c)) in enumerate(zip(grays, items)):
+        for i, (g, (_, y, s, c, rel_name)) in enumerate(zip(grays, items)):
             if hit[i]:
                 X.append(face_crop(g, boxes[i], kps[i], SIZE))
             else:
@@ -122,10 +124,11 @@ def main() -> None:
             S.append(s)
             C.append(c)
             HIT.append(hit[i])
+            F.append(f"{name}/{rel_name}")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(
         args.out, x=np.stack(X), y=np.array(Y, np.int8), s=np.array(S, np.int8),
-        split=np.array(C, np.int8), hit=np.array(HIT), info=np.array(repr(info)),
+        split=np.array(C, np.int8), hit=np.array(HIT), files=np.array(F), info=np.array(repr(info)),
     )
     print(info)
     print(f"wrote {args.out}")

@@ -1,20 +1,27 @@
-"""Train the expression model on the cache from prepare.py and export it to ONNX.
+"""Train the expression model on the cache from prepare.py, calibrate it, export it to ONNX.
 
-    nice -n 10 python training/train.py                 # the committed recipe (see MODEL_CARD.md)
-    python training/train.py --epochs 3 --out /tmp/x.onnx   # a quick try
+    python training/train.py                    # the committed recipe (see MODEL_CARD.md)
+    python training/train.py --resume           # continue an interrupted run from cache/ckpt.pt
+    python training/train.py --epochs 2 --out /tmp/x.onnx   # a quick try
 
-Mixed batches: FER2013 rows carry an emotion label and a derived smile label (happy = smile,
-every other class = no smile, at half weight); SMILEsmileD rows carry only the smile label.
-Missing labels are masked out of the loss. Model selection and hyper-parameters use only
-FER2013 PublicTest and the held-out 10% of SMILEsmileD; PrivateTest is printed once, at the end.
+One network, three heads, mixed batches:
+- FER2013 rows: the original label (7-way cross-entropy, label smoothing), the FER+ vote
+  distribution as a soft target (9-way: 8 emotions + NF, "unknown" votes dropped; Barsoum et al.
+  2016), and a derived smile label (happy = smile) at half weight. The 175 rows with no FER+ votes
+  (not faces) train only the NF class.
+- SMILEsmileD rows: the smile label only.
+The runtime emotion scores blend the two emotion heads (`model.blend_logp`, weight w) and are
+temperature-scaled; w and the temperature are fitted on FER2013 PublicTest after training, and
+PublicTest (+ the SMILEsmileD hold-out) is the only data used for choices. PrivateTest is
+printed only with --final.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import math
-import random
 import sys
 import time
 from pathlib import Path
@@ -24,11 +31,14 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from model import BLUR_SIGMA, DEFAULT_CFG, ExpressionNet, Exported, GaussianBlur  # noqa: E402
-from prepare import PRIVATE, PUBLIC, SMILE_TRAIN, SMILE_VAL, TRAIN  # noqa: E402
+from model import (  # noqa: E402
+    DEFAULT_CFG, FERPLUS, N_FER, N_PLUS, ExpressionNet, Exported, blend_logp, fold_matrix,
+)
+from prepare import DATA, PRIVATE, PUBLIC, SMILE_TRAIN, SMILE_VAL, TRAIN  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_OUT = HERE.parent / "src" / "hookcam" / "assets" / "models" / "expression.onnx"
+NF = N_PLUS - 1
 
 
 def augment(x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
@@ -48,102 +58,207 @@ def augment(x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
     return ((x - m) * c + m + b).clamp(0, 1)
 
 
+def ferplus_votes(files: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per cache row: FER+ votes (N, 9) in FERPLUS order (zeros where none) and the majority
+    label in EMOTIONS order (-1: no emotion majority, or not a FER2013 row)."""
+    from hookcam.types import EMOTIONS
+
+    fold = {p: e for e, ps in (("angry", ("anger",)), ("disgust", ("disgust", "contempt")),
+                               ("fear", ("fear",)), ("happy", ("happiness",)), ("sad", ("sadness",)),
+                               ("surprise", ("surprise",)), ("neutral", ("neutral",))) for p in ps}
+    rows = {r["file"]: r for r in csv.DictReader(open(DATA / "ferplus" / "labels.csv"))}
+    votes = np.zeros((len(files), N_PLUS), np.float32)
+    major = np.full(len(files), -1, np.int64)
+    for i, f in enumerate(files):
+        f = str(f)
+        if not f.startswith("fer2013/"):
+            continue
+        r = rows[f.removeprefix("fer2013/")]
+        if r["status"] == "no_ferplus_png":
+            votes[i, NF] = 10  # no FER+ votes: all 175 are non-faces (ferplus/SOURCE.md)
+            continue
+        votes[i] = [float(r[k]) for k in FERPLUS]
+        if r["ferplus_majority"] in fold:
+            major[i] = EMOTIONS.index(fold[r["ferplus_majority"]])
+    return votes, major
+
+
 @torch.no_grad()
-def predict(net: ExpressionNet, x: np.ndarray, bs: int = 512) -> np.ndarray:
+def predict(net: ExpressionNet, x: np.ndarray, bs: int = 512) -> torch.Tensor:
     net.eval()
     out = []
     for i in range(0, len(x), bs):
         t = torch.from_numpy(x[i : i + bs]).float().div_(255).unsqueeze(1)
-        out.append(net(t))
-    return torch.cat(out).numpy()
+        out.append(net(t.contiguous(memory_format=torch.channels_last)))
+    return torch.cat(out)
 
 
-@torch.no_grad()
-def blur_u8(x: np.ndarray, sigma: float) -> np.ndarray:
-    if sigma <= 0:
-        return x
-    b = GaussianBlur(sigma)
-    out = [b(torch.from_numpy(x[i : i + 2048]).float().unsqueeze(1))[:, 0] for i in range(0, len(x), 2048)]
-    return torch.cat(out).round().clamp(0, 255).to(torch.uint8).numpy()
+def scores(out: torch.Tensor, y13: np.ndarray, major: np.ndarray, w: float) -> dict:
+    lp = blend_logp(out, w)
+    pplus = torch.softmax(out[:, N_FER + 1 : N_FER + N_PLUS], 1) @ fold_matrix()
+    has = major >= 0
+    acc = lambda p, y, m: float((p.argmax(1).numpy()[m] == y[m]).mean())  # noqa: E731
+    ones = np.ones(len(y13), bool)
+    return {"fer13_head13": acc(out[:, :N_FER], y13, ones), "plus_headplus": acc(pplus, major, has),
+            "fer13_blend": acc(lp, y13, ones), "plus_blend": acc(lp, major, has)}
 
 
-def evaluate(net, d, split: int) -> dict:
+def evaluate(net, d, split: int, w: float = 0.5) -> dict:
     m = d["split"] == split
     o = predict(net, d["x"][m])
-    if split in (SMILE_VAL,):
-        return {"smile_acc": float(((o[:, 7] > 0) == (d["s"][m] == 1)).mean())}
-    y = d["y"][m]
-    return {
-        "emotion_acc": float((o[:, :7].argmax(1) == y).mean()),
-        "smile_acc_happy": float(((o[:, 7] > 0) == (y == 3)).mean()),
-    }
+    if split == SMILE_VAL:
+        return {"smile_acc": float(((o[:, N_FER] > 0).numpy() == (d["s"][m] == 1)).mean())}
+    return scores(o, d["y"][m], d["major"][m], w)
+
+
+def fit_blend(out: torch.Tensor, y13: np.ndarray, major: np.ndarray) -> tuple[float, float, dict]:
+    """w: on PublicTest, the blend weight that meets the most of issue 10's two accuracy targets
+    (FER2013 original labels >= 68%, FER+ majority >= 82%), then has the best min(margin) (with
+    one target met: the best accuracy on the other while keeping it); T: the temperature
+    minimising the negative log-likelihood of the FER+ majority label (10 annotators: the
+    cleaner label)."""
+    best = None
+    for w in np.round(np.arange(0, 1.0001, 0.05), 2):
+        s = scores(out, y13, major, float(w))
+        m = (s["fer13_blend"] - 0.68, s["plus_blend"] - 0.82)
+        key = (sum(x >= 0 for x in m), min(m))
+        if best is None or key > best[0]:
+            best = (key, float(w), s)
+    _, w, s = best
+    has = torch.from_numpy(major >= 0)
+    lp = blend_logp(out, w)[has]
+    y = torch.from_numpy(major[major >= 0])
+    ts = np.exp(np.linspace(np.log(0.3), np.log(3), 121))
+    nll = [float(F.cross_entropy(lp / t, y)) for t in ts]
+    t = float(ts[int(np.argmin(nll))])
+    p = torch.softmax(lp / t, 1)
+    conf, pred = p.max(1)
+    s["ece_plus"] = ece(conf.numpy(), (pred == y).numpy())
+    p1 = torch.softmax(lp, 1)
+    s["ece_plus_t1"] = ece(p1.max(1)[0].numpy(), (p1.argmax(1) == y).numpy())
+    return w, t, s
+
+
+def fit_runtime(out: torch.Tensor, votes: np.ndarray, major: np.ndarray, w: float, t: float) -> dict:
+    """The two runtime decision thresholds, chosen on PublicTest and stored in the ONNX metadata:
+    - emotion_lead: an emotion replaces neutral only when its probability is this much above
+      neutral's; the largest lead (0..0.5) that costs at most 1 point of FER+ majority accuracy.
+    - face_min: the crop counts as a face when `face` >= this; the 5th percentile of `face` on
+      PublicTest faces (FER+ NF votes < 5): 5% of these small, low-resolution faces fall below it
+      (the 1st percentile, 0.951, let the Big Buck Bunny rabbit through: 0.88-0.98)."""
+    from hookcam.types import EMOTIONS
+
+    p = torch.softmax(blend_logp(out, w) / t, 1).numpy()
+    has = major >= 0
+    neu = EMOTIONS.index("neutral")
+
+    def acc(lead):
+        q = p.copy()
+        q[:, neu] += lead
+        return float((q.argmax(1)[has] == major[has]).mean())
+
+    base = acc(0.0)
+    leads = [lead for lead in np.round(np.arange(0, 0.501, 0.05), 2) if acc(lead) >= base - 0.01]
+    face = (1 - torch.softmax(out[:, N_FER + 1 :], 1)[:, -1]).numpy()
+    real = (votes[:, NF] < 5) & (votes.sum(1) > 0)
+    return {"emotion_lead": float(max(leads)), "face_min": float(np.quantile(face[real], 0.05)),
+            "acc_lead0": base, "acc_lead": acc(float(max(leads))),
+            "neutral_recall_lead": neutral_recall(p, major, neu, float(max(leads)))}
+
+
+def neutral_recall(p: np.ndarray, major: np.ndarray, neu: int, lead: float) -> float:
+    q = p[major == neu].copy()
+    q[:, neu] += lead
+    return float((q.argmax(1) == neu).mean())
+
+
+def ece(conf: np.ndarray, correct: np.ndarray, bins: int = 10) -> float:
+    idx = np.minimum((conf * bins).astype(int), bins - 1)
+    return float(sum(abs(conf[idx == b].mean() - correct[idx == b].mean()) * (idx == b).mean()
+                     for b in range(bins) if (idx == b).any()))
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", type=Path, default=HERE / "cache" / "data.npz")
-    ap.add_argument("--epochs", type=int, default=12)
+    ap.add_argument("--epochs", type=int, default=9)
     ap.add_argument("--bs", type=int, default=128)
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--wd", type=float, default=1e-3)
     ap.add_argument("--smooth", type=float, default=0.1)
-    ap.add_argument("--width", type=float, default=0.5, help="channel multiplier of DEFAULT_CFG")
+    ap.add_argument("--plus-weight", type=float, default=1.0, help="weight of the FER+ soft-target loss")
+    ap.add_argument("--width", type=float, default=0.75, help="channel multiplier of DEFAULT_CFG")
     ap.add_argument("--smile-frac", type=float, default=0.2, help="SMILEsmileD share of a batch")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--sigma", type=float, default=BLUR_SIGMA, help="input blur (0: none)")
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=1, help="1 is fastest on a busy 2-core machine")
+    ap.add_argument("--ckpt", type=Path, default=HERE / "cache" / "ckpt.pt")
+    ap.add_argument("--resume", action="store_true", help="continue from --ckpt")
+    ap.add_argument("--export-only", action="store_true",
+                    help="no training: calibrate and export the network in --ckpt as it is")
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
     ap.add_argument("--final", action="store_true", help="also print PrivateTest accuracy")
     args = ap.parse_args()
 
     torch.manual_seed(args.seed)
-    np.random.seed(args.seed)
-    random.seed(args.seed)
     torch.set_num_threads(args.threads)
     g = torch.Generator().manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
 
     z = np.load(args.data)
-    d = {k: z[k] for k in ("x", "y", "s", "split")}
-    # everything except the (blurred) FER2013 training images gets the fixed input blur,
-    # as the exported model applies it to every input (see model.py)
-    sharp = d["split"] != TRAIN
-    d["x"] = d["x"].copy()
-    d["x"][sharp] = blur_u8(d["x"][sharp], args.sigma)
+    d = {k: z[k] for k in ("x", "y", "s", "split", "files")}
+    d["votes"], d["major"] = ferplus_votes(d["files"])
     fer_idx = np.flatnonzero(d["split"] == TRAIN)
     smi_idx = np.flatnonzero(d["split"] == SMILE_TRAIN)
-    counts = np.bincount(d["y"][fer_idx], minlength=7)
-    cw = torch.tensor((counts.sum() / (7 * counts)) ** 0.5, dtype=torch.float32)
-    print("train rows: fer", len(fer_idx), "smile", len(smi_idx), "class weights", cw.numpy().round(2))
+    vs = d["votes"].sum(1, keepdims=True)
+    soft = np.where(vs > 0, d["votes"] / np.maximum(vs, 1), 0).astype(np.float32)
+    is_nf = d["votes"][:, NF] >= 10
+    print(f"train rows: fer {len(fer_idx)} (not-a-face {int(is_nf[fer_idx].sum())}), smile {len(smi_idx)}",
+          flush=True)
 
     cfg = tuple((max(8, int(c * args.width)), n) for c, n in DEFAULT_CFG)
-    net = ExpressionNet(cfg)
+    net = ExpressionNet(cfg).to(memory_format=torch.channels_last)
     n_smi = int(round(args.bs * args.smile_frac))
     n_fer = args.bs - n_smi
     steps = len(fer_idx) // n_fer
     opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=args.wd)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=steps * args.epochs,
                                                 pct_start=0.15)
+    history: list[dict] = []
+    start = 0
+    t_prev = 0.0
+    if (args.resume or args.export_only) and args.ckpt.is_file():
+        ck = torch.load(args.ckpt, weights_only=False)
+        net.load_state_dict(ck["net"])
+        opt.load_state_dict(ck["opt"])
+        sched.load_state_dict(ck["sched"])
+        g.set_state(ck["g"])
+        rng.bit_generator.state = ck["rng"]
+        torch.set_rng_state(ck["torch"])
+        history, start, t_prev = ck["history"], ck["epoch"], ck["elapsed_s"]
+        print(f"resumed after epoch {start} ({t_prev:.0f} s)", flush=True)
     X = torch.from_numpy(d["x"])
     Y = torch.from_numpy(d["y"].astype(np.int64))
     S = torch.from_numpy(d["s"].astype(np.float32))
-    t0 = time.time()
-    history = []
-    for ep in range(args.epochs):
+    P = torch.from_numpy(soft)
+    NFROW = torch.from_numpy(is_nf)
+    t0 = time.time() - t_prev
+    for ep in range(start, start if args.export_only else args.epochs):
         net.train()
         pf = rng.permutation(fer_idx)
         tot = 0.0
         for i in range(steps):
             idx = np.concatenate([pf[i * n_fer : (i + 1) * n_fer], rng.choice(smi_idx, n_smi)])
-            x = augment(X[idx].float().div_(255).unsqueeze(1), g)
-            y, s = Y[idx], S[idx]
+            x = augment(X[idx].float().div_(255).unsqueeze(1), g).contiguous(memory_format=torch.channels_last)
+            y, s, p, nf = Y[idx], S[idx], P[idx], NFROW[idx]
             out = net(x)
-            fer = y >= 0
-            le = F.cross_entropy(out[fer, :7], y[fer], weight=cw, label_smoothing=args.smooth)
-            st = torch.where(fer, (y == 3).float(), s)
-            sw = torch.where(fer, 0.5, 1.0)
-            ls = (F.binary_cross_entropy_with_logits(out[:, 7], st, reduction="none") * sw).mean()
-            loss = le + ls
+            face = (y >= 0) & ~nf
+            le = F.cross_entropy(out[face, :N_FER], y[face], label_smoothing=args.smooth)
+            hp = p.sum(1) > 0
+            lp = -(p[hp] * torch.log_softmax(out[hp, N_FER + 1 :], 1)).sum(1).mean()
+            st = torch.where(y >= 0, (y == 3).float(), s)
+            sw = torch.where(y >= 0, 0.5, 1.0) * (~nf).float()
+            ls = (F.binary_cross_entropy_with_logits(out[:, N_FER], st, reduction="none") * sw).mean()
+            loss = le + args.plus_weight * lp + ls
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -151,36 +266,49 @@ def main() -> None:
             tot += float(loss.detach())
             if i % 50 == 0:
                 print(f"  epoch {ep + 1} step {i}/{steps} {time.time() - t0:.0f}s", flush=True)
-        pub = evaluate(net, d, PUBLIC)
-        sv = evaluate(net, d, SMILE_VAL)
-        rec = {"epoch": ep + 1, "loss": tot / steps, **pub, **sv, "elapsed_s": round(time.time() - t0)}
+        rec = {"epoch": ep + 1, "loss": round(tot / steps, 4), **evaluate(net, d, PUBLIC),
+               **evaluate(net, d, SMILE_VAL), "elapsed_s": round(time.time() - t0)}
         history.append(rec)
         print(json.dumps(rec), flush=True)
-        export(net, HERE / "cache" / "latest.onnx", quiet=True, sigma=args.sigma)  # usable while training goes on
+        args.ckpt.parent.mkdir(parents=True, exist_ok=True)
+        torch.save({"net": net.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
+                    "g": g.get_state(), "rng": rng.bit_generator.state, "torch": torch.get_rng_state(),
+                    "history": history, "epoch": ep + 1, "elapsed_s": time.time() - t0,
+                    "cfg": cfg, "args": vars(args)}, args.ckpt.with_suffix(".tmp"))
+        args.ckpt.with_suffix(".tmp").replace(args.ckpt)  # never a half-written checkpoint
 
-    export(net, args.out, sigma=args.sigma)
-    result = {"args": {k: str(v) for k, v in vars(args).items()}, "cfg": cfg,
-              "train_s": round(time.time() - t0), "public": evaluate(net, d, PUBLIC),
-              "smile_val": evaluate(net, d, SMILE_VAL)}
+    m = d["split"] == PUBLIC
+    pub = predict(net, d["x"][m])
+    w, t, cal = fit_blend(pub, d["y"][m], d["major"][m])
+    rt = fit_runtime(pub, d["votes"][m], d["major"][m], w, t)
+    cal.update(rt)
+    export(net, args.out, w, t, {"emotion_lead": rt["emotion_lead"], "face_min": rt["face_min"]})
+    result = {"args": {k: str(v) for k, v in vars(args).items()}, "cfg": cfg, "epochs_done": len(history),
+              "train_s": round(time.time() - t0), "blend_w": w, "temperature": round(t, 4),
+              "public": cal, "smile_val": evaluate(net, d, SMILE_VAL)}
     if args.final:
-        result["private"] = evaluate(net, d, PRIVATE)
-    print(json.dumps(result))
-    torch.save(net.state_dict(), HERE / "cache" / "last.pt")
+        result["private"] = evaluate(net, d, PRIVATE, w)
+    print(json.dumps(result), flush=True)
 
 
-def export(net: ExpressionNet, out: Path, quiet: bool = False, sigma: float = BLUR_SIGMA) -> None:
+def export(net: ExpressionNet, out: Path, w: float, t: float, meta: dict | None = None) -> None:
     import warnings
 
     warnings.filterwarnings("ignore", category=DeprecationWarning)
-    net.eval()
-    model = Exported(net, sigma).eval()
+    net = net.to(memory_format=torch.contiguous_format).eval()
+    model = Exported(net, w, t).eval()
     dummy = torch.zeros(1, 1, 48, 48)
     out.parent.mkdir(parents=True, exist_ok=True)
-    torch.onnx.export(model, dummy, str(out), input_names=["input"], output_names=["probs"],
-                      dynamic_axes={"input": {0: "n"}, "probs": {0: "n"}}, opset_version=17,
-                      dynamo=False)
-    if not quiet:
-        print(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB)")
+    torch.onnx.export(model, dummy, str(out), input_names=["input"], output_names=["probs", "face"],
+                      dynamic_axes={"input": {0: "n"}, "probs": {0: "n"}, "face": {0: "n"}},
+                      opset_version=17, dynamo=False)
+    import onnx
+
+    m = onnx.load(str(out))
+    for k, v in {"blend_w": w, "temperature": t, **(meta or {})}.items():
+        m.metadata_props.add(key=k, value=f"{v:.6g}")
+    onnx.save(m, str(out))
+    print(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB; blend w {w}, temperature {t:.3f})")
 
 
 if __name__ == "__main__":

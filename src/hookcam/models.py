@@ -157,12 +157,14 @@ _SPECS = [
         name="expression",
         file="expression.onnx",
         # Ours, trained by training/ and shipped in the package. Retraining? Update both values.
-        sha256="011f6dfb2524d5babb1a1c9f80c7d223c0e023872a661e2115eb51e84ab2534e",
-        size=1774694,
-        licence="MIT (hookcam's own model; trained on FER2013 and SMILEsmileD, research-use data)",
+        sha256="d4318111b9abb005a80fc0b989566b63b5b159a1206b80b4e7d604203924d2c2",
+        size=3118871,
+        licence="MIT (hookcam's own model; trained on FER2013 with FER+ votes (MIT) and SMILEsmileD, "
+        "research-use data)",
         url=None,
         input_spec="float32 (N, 1, 48, 48) grey 0..255 from hookcam.analysis.align.face_crop -> "
-        "(N, 8): 7 emotion probabilities, then the smile probability",
+        "probs (N, 8): 7 calibrated emotion probabilities, then the smile probability; "
+        "face (N, 1): probability that the crop is a face",
         description="hookcam's own expression / smile classifier (trained in training/)",
         bundled="hookcam package",
         package_path="hookcam/assets/models/expression.onnx",

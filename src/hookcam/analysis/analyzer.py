@@ -23,7 +23,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from hookcam.analysis.smoothing import Hysteresis, LabelSmoother
+from hookcam.analysis.smoothing import FaceCheck, Hysteresis, LabelSmoother
 from hookcam.faces.detect import FaceDetector
 from hookcam.faces.track import Tracker
 from hookcam.types import Face
@@ -44,6 +44,7 @@ class Analyzer:
         self._landmarker_tried = False
         self._smile: dict[int, Hysteresis] = {}
         self._emotion: dict[int, LabelSmoother] = {}
+        self._facecheck: dict[int, FaceCheck] = {}
         self._lock = threading.Lock()
         self._faces: list[Face] = []
         self._velocity: dict[int, np.ndarray] = {}
@@ -162,14 +163,21 @@ class Analyzer:
             results = model.predict(image, [(f.box, f.keypoints) for f in faces])
             for f, r in zip(faces, results):
                 f.smile = float(r.smile)
+                f.extra["face_prob"] = float(r.face)
+                # no face, no expression: the model's own face probability, averaged per track
+                fc = self._facecheck.setdefault(f.track_id, FaceCheck(getattr(model, "face_min", 0.0)))
+                is_face = fc.update(f.extra["face_prob"], f.score)
                 h = self._smile.setdefault(f.track_id, Hysteresis(self.smile_on, self.smile_off))
-                f.smiling = h.update(f.smile)
+                f.smiling = h.update(f.smile) and is_face
                 if "emotion" in self.needs:
                     f.emotion_scores = dict(r.emotions)
-                    f.emotion = self._emotion.setdefault(f.track_id, LabelSmoother()).update(r.emotions)
+                    ls = self._emotion.setdefault(f.track_id, LabelSmoother(
+                        default="neutral", lead=getattr(model, "emotion_lead", 0.0)))
+                    label = ls.update(r.emotions)
+                    f.emotion = label if is_face else None  # no face, no emotion
         t2 = time.perf_counter()
         live = {tr.id for tr in self.tracker.tracks}
-        for d in (self._smile, self._emotion, self._corr):
+        for d in (self._smile, self._emotion, self._corr, self._facecheck):
             for k in [k for k in d if k not in live]:
                 del d[k]
         with self._lock:

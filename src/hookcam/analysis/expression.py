@@ -1,10 +1,10 @@
 """Smile and emotion per face: hookcam's own small CNN (`training/`), run with ONNX Runtime.
 
 The model takes 48x48 grey face crops framed like FER2013 (`hookcam.analysis.align.face_crop`)
-as float 0..255, shape (N, 1, 48, 48), and returns (N, 8) probabilities: the 7 emotions of
-`hookcam.types.EMOTIONS` (softmax) and the smile probability (sigmoid). The graph begins with a
-fixed Gaussian blur that matches the (blurred) training images: feed it sharp crops, unblurred.
-Data, training command and accuracy: `training/MODEL_CARD.md`.
+as float 0..255, shape (N, 1, 48, 48), and returns `probs` (N, 8): the 7 emotions of
+`hookcam.types.EMOTIONS` (calibrated: temperature-scaled on FER2013 PublicTest, in the graph) and
+the smile probability; and `face` (N, 1): the probability that the crop is a face at all (trained
+on the FER+ "not a face" votes). Data, training command and accuracy: `training/MODEL_CARD.md`.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ Box = tuple[float, float, float, float]
 class Expression:
     smile: float  # probability in [0, 1]
     emotions: dict[str, float]  # the 7 labels of hookcam.types.EMOTIONS -> probability
+    face: float = 1.0  # probability that the crop is a face (1.0 for a model without that output)
 
     @property
     def label(self) -> str:
@@ -69,6 +70,11 @@ class ExpressionModel:
                 "reinstall hookcam or rebuild it with training/train.py"
             ) from None
         self._input = inp.name
+        self._outputs = [o.name for o in self._sess.get_outputs()][:2]
+        # decision thresholds chosen on FER2013 PublicTest by training/train.py (fit_runtime)
+        meta = self._sess.get_modelmeta().custom_metadata_map
+        self.emotion_lead = float(meta.get("emotion_lead", 0.0))
+        self.face_min = float(meta.get("face_min", 0.0))
         self._detector = None
 
     def predict_crops(self, crops: np.ndarray) -> list[Expression]:
@@ -76,9 +82,12 @@ class ExpressionModel:
         if len(crops) == 0:
             return []
         x = np.asarray(crops, np.float32).reshape(-1, 1, SIZE, SIZE)
-        probs = self._sess.run(None, {self._input: x})[0]
+        res = self._sess.run(self._outputs, {self._input: x})
+        probs = res[0]
+        face = res[1][:, 0] if len(res) > 1 else np.ones(len(probs), np.float32)
         return [
-            Expression(float(p[7]), {e: float(v) for e, v in zip(EMOTIONS, p[:7])}) for p in probs
+            Expression(float(p[7]), {e: float(v) for e, v in zip(EMOTIONS, p[:7])}, float(f))
+            for p, f in zip(probs, face)
         ]
 
     def predict(

@@ -16,7 +16,7 @@ class SmileEffect:
     name = "smile"
     needs = frozenset({"smile"})
 
-    def __init__(self, stickers: Path | None = None, fade_frames: int = 4):
+    def __init__(self, stickers: Path | None = None, fade_frames: int = 2):
         pack = load_pack(stickers)
         if "smile" not in pack:
             raise HookcamError(f"sticker pack {stickers}: has no [stickers.smile] entry for smile mode")
@@ -30,7 +30,9 @@ class SmileEffect:
         for f in faces:
             seen.add(f.track_id)
             o = self._opacity.get(f.track_id, 0.0)
-            o = min(1.0, o + step) if f.smiling else max(0.0, o - step)
+            # fades in over fade_frames; goes at once when the smile ends (it is late already:
+            # the hysteresis has waited for the smile to be over)
+            o = min(1.0, o + step) if f.smiling else 0.0
             self._opacity[f.track_id] = o
             if o > 0:
                 draw(image, self.sticker, f.box, f.roll, opacity=o)
