@@ -27,6 +27,8 @@ MAX_SPEED = 0.35  # crop widths per second, at most
 MAX_SHARE = 0.45  # zooming in to centre a face stops when it fills this share of the height
 POS_SLACK = 0.05  # the face may sit this share of the crop off its ideal place
 HOLD = 2.0  # seconds: keep the crop when the face is lost, then widen slowly
+GOAL_TAU = 0.4  # seconds: the goal is smoothed over about this long (detection boxes jitter)
+ARRIVE = DEAD_POS / 3  # with faces, a move ends once the crop is this close to the target (share of its height)
 
 
 @dataclass
@@ -128,6 +130,17 @@ class AutoFraming:
         ch = min(ch, float(h))
         return Crop(cx, eye_y - ch * EYE_LINE + ch / 2, ch)
 
+    def _smooth(self, goal: Crop) -> Crop:
+        """Exponential smoothing of the goal, so box jitter does not push a settled crop."""
+        prev = getattr(self, "_goal", None)
+        if prev is None or self.crop is None:
+            self._goal = goal
+            return goal
+        a = 1 - math.exp(-self.dt / GOAL_TAU)
+        self._goal = Crop(prev.cx + a * (goal.cx - prev.cx), prev.cy + a * (goal.cy - prev.cy),
+                          prev.h + a * (goal.h - prev.h))
+        return self._goal
+
     def _clamp(self, c: Crop, w: int, h: int) -> Crop:
         ch = min(max(c.h, h / self.max_zoom), float(h))
         cw = ch * w / h
@@ -141,7 +154,7 @@ class AutoFraming:
         full = Crop(w / 2, h / 2, float(h))
         if faces:
             self.last_seen = self.clock
-            goal = self._clamp(self.goal(faces, w, h), w, h)
+            goal = self._smooth(self._clamp(self.goal(faces, w, h), w, h))
         elif self.crop is not None and self.clock - self.last_seen < HOLD:
             goal = self.crop
         else:
@@ -157,9 +170,11 @@ class AutoFraming:
             self.target = goal  # while moving, follow the newest goal
         if self.target is not None:
             cur = self._step(cur, self.target, w)
-            if (abs(cur.cx - self.target.cx) < 0.5 and abs(cur.cy - self.target.cy) < 0.5
-                    and abs(cur.h - self.target.h) < 0.5):
-                cur, self.target, self.velocity = self.target, None, [0.0, 0.0, 0.0]
+            near = max(0.5, ARRIVE * cur.h) if faces else 0.5  # back to the whole frame: exactly
+            if (abs(cur.cx - self.target.cx) < near and abs(cur.cy - self.target.cy) < near
+                    and abs(cur.h - self.target.h) < near):
+                # arrived: stop here (jumping the last pixels onto the target would be a visible step)
+                self.target, self.velocity = None, [0.0, 0.0, 0.0]
         self.crop = self._clamp(cur, w, h)
         zoom = h / self.crop.h
         if zoom > 1.05 and not self._said_upscale:
