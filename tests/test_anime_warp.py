@@ -174,9 +174,15 @@ def test_paced_run_to_mp4_talks_with_the_warp_and_not_without(tmp_path, testdata
         frames = decode(out)
         assert len(frames) == len(pairs) >= 100  # what went out is in the file
         assert figures["stylized_per_s"] <= 3.5  # the cap holds
-        # Really stylised inside the face, untouched far from it (the MP4 as written).
-        d = cv2.absdiff(frames[len(frames) // 2], pairs[len(frames) // 2][0]).astype(np.float32).mean(axis=2)
-        assert d[180:300, 190:290].mean() > 12 and d[:60, :60].mean() < 3
+        # Really stylised inside the face, untouched far from it (the MP4 as written), once the
+        # first GAN result is in (it can take a second on a busy machine).
+        face, far = [], []
+        for img, (src, _) in zip(frames[30:], pairs[30:]):
+            d = cv2.absdiff(img, src).astype(np.float32).mean(axis=2)
+            face.append(d[180:300, 190:290].mean())
+            far.append(d[:60, :60].mean())
+        assert np.mean(np.array(face) > 12) > 0.6, f"stylised face in {np.mean(np.array(face) > 12):.0%} of frames"
+        assert max(far) < 3
         res[warp] = _mouth_sync(pairs[30:])
     on, off = res[True], res[False]
     print("paced mouth sync, warp on / off:", on, off)

@@ -27,9 +27,11 @@ from hookcam.effects.anime.blend import ellipse_mask
 GRID = 128  # about the side of the grey crops the flow is computed on (DIS ~0.2 ms on one core)
 FINEST_SCALE = 2  # DIS patches down to 1/4 of the grey crop (1/2: 1.5x the time, no better on lp_d19)
 # Where the warped old real crop differs from the real crop now by more than ERR_LO grey levels
-# (ERR_HI: fully), the live face shows through. Chosen on the validation clips lp_d19 and
-# tps_driving (GAN every 8th frame, JP_face): 10/28 gave r 0.847/0.875, 6/18 0.864/0.900.
-ERR_LO, ERR_HI = 6.0, 18.0
+# (ERR_HI: fully), the live face shows through. Chosen on the validation clips lp_d19,
+# tps_driving and lp_s32 (GAN every 8th frame, JP_face): 10/28 gave r 0.847/0.875/0.878, 6/18
+# 0.864/0.900/0.862; about even, and 10/28 shows less of the live face (and holds up better
+# with the head moving, lp_s32).
+ERR_LO, ERR_HI = 10.0, 28.0
 # The warp follows motions up to FOLLOW of the crop side (median flow in the face); beyond
 # GIVE_UP it steps aside completely (the newest result is shown unwarped). In between: a blend.
 FOLLOW, GIVE_UP = 0.10, 0.16
@@ -37,6 +39,7 @@ BAD_ERR = 24.0  # mean residual grey error in the face after warping: the flow d
 # Share of the face the live face would show through: a mouth is up to ~10%; more is a turn the
 # flow did not follow (it would ghost), so the warp steps aside between AREA_LO and AREA_HI.
 AREA_LO, AREA_HI = 0.12, 0.25
+AREA_ERR = 19.0  # grey error (blurred) above which a pixel counts towards that share
 
 
 @dataclass
@@ -109,10 +112,11 @@ class FlowWarp:
         mag = cv2.magnitude(f[..., 0], f[..., 1])[face]
         motion = float(np.median(mag)) / n
         error = float(err[face].mean())
-        w = cv2.GaussianBlur(err, (0, 0), 2.0).astype(np.float32)
+        blurred = cv2.GaussianBlur(err, (0, 0), 2.0)
+        area = float(np.count_nonzero(blurred[face] > AREA_ERR)) / max(1, int(face.sum()))
+        w = blurred.astype(np.float32)
         w -= ERR_LO
         w *= 1.0 / (ERR_HI - ERR_LO)
-        area = float(np.count_nonzero(w[face] > 0.5)) / max(1, int(face.sum()))
         trust = 1.0 - float(np.clip((motion - FOLLOW) / (GIVE_UP - FOLLOW), 0.0, 1.0))
         trust = min(trust, 1.0 - float(np.clip((area - AREA_LO) / (AREA_HI - AREA_LO), 0.0, 1.0)))
         if error > BAD_ERR:
