@@ -282,6 +282,8 @@ def main(args) -> int:
 
 
 def _write(sheet: np.ndarray, out: Path) -> int:
+    import cv2
+
     out.parent.mkdir(parents=True, exist_ok=True)
     if not cv2.imwrite(str(out), sheet):
         print(f"hookcam anime-sheet: cannot write {out}", file=sys.stderr)

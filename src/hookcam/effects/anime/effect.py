@@ -61,6 +61,7 @@ class _Track:
     frames: int = 0
     real_old: bool = False  # the fade starts from the real face
     last: np.ndarray | None = None  # the crop shown last frame (warp on)
+    last_at: float = 0.0  # when it was shown
 
 
 def _process(stylizer, job: _Job) -> np.ndarray:
@@ -205,7 +206,10 @@ class AnimeEffect:
         new = _Result(styled)
         if self.warp_on and src.shape == current.shape:
             new.real, new.grey = src, grey(src)
-        tr.new, tr.seq, tr.since = new, seq, now
+        # The fade starts from what was shown last, at the time it was shown: a result arriving
+        # every frame (a fast GAN) still fades in rather than restarting the fade at 0 each time.
+        since = tr.last_at if (self.warp_on and not tr.real_old and tr.last is not None) else now
+        tr.new, tr.seq, tr.since = new, seq, since
 
     def _show(self, tr: _Track, now: float, current: np.ndarray, crop_kind: str) -> np.ndarray | None:
         """The newest result warped to the face now (fading in over what was shown last)."""
@@ -222,7 +226,7 @@ class AnimeEffect:
         if a < 1.0 and tr.old is not None and tr.old.styled.shape == new.shape:
             old = current if tr.real_old else tr.old.styled
             new = cv2.addWeighted(new, a, old, 1.0 - a, 0.0)
-        tr.last = new
+        tr.last, tr.last_at = new, now
         self._note("warp", t0)
         self._note("warp_cpu", c0, time.thread_time())
         return new
