@@ -143,9 +143,11 @@ def fit_runtime(out: torch.Tensor, votes: np.ndarray, major: np.ndarray, w: floa
     """The two runtime decision thresholds, chosen on PublicTest and stored in the ONNX metadata:
     - emotion_lead: an emotion replaces neutral only when its probability is this much above
       neutral's; the largest lead (0..0.5) that costs at most 1 point of FER+ majority accuracy.
-    - face_min: the crop counts as a face when `face` >= this; the 5th percentile of `face` on
-      PublicTest faces (FER+ NF votes < 5): 5% of these small, low-resolution faces fall below it
-      (the 1st percentile, 0.951, let the Big Buck Bunny rabbit through: 0.88-0.98)."""
+    - face_min: the crop counts as a face when `face` >= this; the 1st percentile of `face` on
+      PublicTest faces (FER+ NF votes < 5): 1% of these small, low-resolution faces fall below it.
+      (A 5th-percentile rule was tried after looking at the Big Buck Bunny test clip; with the
+      detector's own confirmation the rabbit gets no sticker either way, so the rule chosen on
+      validation data alone stays.)"""
     from hookcam.types import EMOTIONS
 
     p = torch.softmax(blend_logp(out, w) / t, 1).numpy()
@@ -161,7 +163,7 @@ def fit_runtime(out: torch.Tensor, votes: np.ndarray, major: np.ndarray, w: floa
     leads = [lead for lead in np.round(np.arange(0, 0.501, 0.05), 2) if acc(lead) >= base - 0.01]
     face = (1 - torch.softmax(out[:, N_FER + 1 :], 1)[:, -1]).numpy()
     real = (votes[:, NF] < 5) & (votes.sum(1) > 0)
-    return {"emotion_lead": float(max(leads)), "face_min": float(np.quantile(face[real], 0.05)),
+    return {"emotion_lead": float(max(leads)), "face_min": float(np.quantile(face[real], 0.01)),
             "acc_lead0": base, "acc_lead": acc(float(max(leads))),
             "neutral_recall_lead": neutral_recall(p, major, neu, float(max(leads)))}
 

@@ -157,7 +157,7 @@ _SPECS = [
         name="expression",
         file="expression.onnx",
         # Ours, trained by training/ and shipped in the package. Retraining? Update both values.
-        sha256="d4318111b9abb005a80fc0b989566b63b5b159a1206b80b4e7d604203924d2c2",
+        sha256="037c6ce92489315e9a6eda9ab1a2043839ce90592355be4fcfe1198af6105c8e",
         size=3118871,
         licence="MIT (hookcam's own model; trained on FER2013 with FER+ votes (MIT) and SMILEsmileD, "
         "research-use data)",
