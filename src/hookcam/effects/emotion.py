@@ -20,7 +20,7 @@ from hookcam.types import EMOTIONS, Face
 
 class EmotionEffect:
     name = "emotion"
-    needs = frozenset({"emotion", "smile", "landmarks"})
+    needs = frozenset({"emotion", "smile"})  # sticker placement uses the detector keypoints' roll
 
     def __init__(self, settings):
         pack = load_pack(settings.stickers)
