@@ -95,7 +95,7 @@ def check_framing(frames, crops, faces_in, faces_out):
     # the faces the effects get are where the face is in the output (mapped through the crop)
     for f, d in zip(faces_out, found):
         if f is not None and d:
-            (x, y, bw, bh), (dx_, dy_, dw, dh) = f.box, d[0].box
+            (x, _, bw, bh), (dx_, _, dw, dh) = f.box, d[0].box
             assert abs((x + bw / 2) - (dx_ + dw / 2)) < 0.05 * w and abs(bh - dh) < 0.25 * dh
     return heights
 

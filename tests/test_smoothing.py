@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 from hookcam.analysis.smoothing import FaceCheck, Hysteresis, LabelSmoother
 
 

@@ -32,7 +32,14 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from model import (  # noqa: E402
-    DEFAULT_CFG, FERPLUS, N_FER, N_PLUS, ExpressionNet, Exported, blend_logp, fold_matrix,
+    DEFAULT_CFG,
+    FERPLUS,
+    N_FER,
+    N_PLUS,
+    Exported,
+    ExpressionNet,
+    blend_logp,
+    fold_matrix,
 )
 from prepare import DATA, PRIVATE, PUBLIC, SMILE_TRAIN, SMILE_VAL, TRAIN  # noqa: E402
 

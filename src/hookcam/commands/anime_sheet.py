@@ -244,8 +244,6 @@ def build_strip(clip: str, model_dir: str | None, model: str = "anime_jp_face", 
 
 
 def main(args) -> int:
-    import cv2
-
     if args.strip:
         from hookcam.errors import ModelError
 

@@ -113,7 +113,7 @@ class AutoFraming:
         aspect = w / h
         ch = face_h / FACE_SHARE
         ch = max(ch, (y1 - y0) * 1.6, (x1 - x0) * 1.3 / aspect)  # several faces: all of them, with air
-        cx, cy = (x0 + x1) / 2, eye_y - ch * EYE_LINE + ch / 2
+        cx = (x0 + x1) / 2
         # Near an edge the crop cannot be centred on the face at this size: zoom in a little more
         # (up to the face filling MAX_SHARE of the height) so it can be, within POS_SLACK.
         room_x = 2 * min(cx, w - cx) / (1 - 2 * POS_SLACK) / aspect
