@@ -83,17 +83,6 @@ def _needs(effect: Effect, stages: Sequence[FrameStage]) -> frozenset[str]:
     return out
 
 
-def _trim_heap() -> None:
-    """Hand freed memory back to the OS after an effect or stage (its models) is closed: switching
-    effects for a long time otherwise lets glibc's arenas grow (soak benchmark)."""
-    try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc (macOS, Windows, musl)
-        pass
-
-
 class Pipeline:
     def __init__(self, settings: Settings, source: Source, sinks: Sequence[Sink], *,
                  effect: Effect | None = None, analyzer: Analyzer | None = None,
@@ -391,7 +380,6 @@ class Pipeline:
                 old, self.effect, self._pending_effect = self.effect, self._pending_effect, None
             self._set_sync(self.effect)
             old.close()
-            _trim_heap()
 
     def _next_background(self) -> str:
         """The `b` key: none -> blur -> the file/colour from the command line (if any) -> none."""
@@ -408,8 +396,6 @@ class Pipeline:
             for stage in retired:
                 if stage not in self.stages:
                     stage.close()
-            if retired:
-                _trim_heap()
 
     def _set_sync(self, effect) -> None:
         """Effects with a worker of their own (anime) compute inline when frames go in step."""
