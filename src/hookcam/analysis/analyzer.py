@@ -24,7 +24,7 @@ from dataclasses import replace
 import numpy as np
 
 from hookcam.analysis.smoothing import FaceCheck, Hysteresis, LabelSmoother
-from hookcam.faces.detect import FaceDetector
+from hookcam.faces.detect import FaceDetector, overlap
 from hookcam.faces.track import Tracker
 from hookcam.types import Face
 
@@ -95,7 +95,7 @@ class Analyzer:
         found, raw, owner = [], [], []
         for tr in self.tracker.tracks:
             again = det.refine(image, tr.box_at(t))
-            if again is not None and all(_overlap(again.box, f.box) < 0.5 for f in found):
+            if again is not None and all(overlap(again.box, f.box) < 0.5 for f in found):
                 raw.append(again)
                 owner.append(tr.id)
                 found.append(_corrected(again, self._corr.get(tr.id)))
@@ -113,14 +113,14 @@ class Analyzer:
                 new = (det.detect_padded(image) if full_range
                        else det.detect_tiles(image, groups[step], short=True))
             for d in new:
-                mine = [i for i, r in enumerate(raw) if _overlap(d.box, r.box) >= 0.5]
+                mine = [i for i, r in enumerate(raw) if overlap(d.box, r.box) >= 0.5]
                 if mine and full_range:  # a tracked face: learn its correction, use the full box
                     i = mine[0]
                     c = _correction(raw[i], d)
                     old = self._corr.get(owner[i])
                     self._corr[owner[i]] = c if old is None else 0.5 * old + 0.5 * c
                     found[i] = d
-                elif not mine and all(_overlap(d.box, f.box) < 0.3 for f in found):
+                elif not mine and all(overlap(d.box, f.box) < 0.3 for f in found):
                     again = det.verify(image, d)
                     if again is not None:
                         found.append(d if full_range else again)
@@ -235,13 +235,6 @@ def _corrected(d, c):
     cx, cy, nw, nh = x + w / 2 + c[0] * w, y + h / 2 + c[1] * h, w * c[2], h * c[3]
     kps = d.keypoints + c[4:].reshape(-1, 2) * (w, h)
     return replace(d, box=(cx - nw / 2, cy - nh / 2, nw, nh), keypoints=kps.astype(np.float32))
-
-
-def _overlap(a, b) -> float:
-    ix = max(0.0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
-    small = min(a[2] * a[3], b[2] * b[3])
-    return ix * iy / small if small > 0 else 0.0
 
 
 def _roll(kps: np.ndarray | None) -> float:

@@ -93,6 +93,7 @@ class AutoFraming:
         self.dt = 1.0 / fps
         self.crop: Crop | None = None
         self.target: Crop | None = None  # where the crop is heading (None: it is there)
+        self._goal: Crop | None = None  # the smoothed goal
         self.last_seen = 0.0
         self.clock = 0.0
         self._said_cap = False
@@ -132,7 +133,7 @@ class AutoFraming:
 
     def _smooth(self, goal: Crop) -> Crop:
         """Exponential smoothing of the goal, so box jitter does not push a settled crop."""
-        prev = getattr(self, "_goal", None)
+        prev = self._goal
         if prev is None or self.crop is None:
             self._goal = goal
             return goal
