@@ -110,3 +110,58 @@ def test_bundled_expression_model_matches_its_registry_entry():
     from hookcam.models import ModelStore
 
     assert ModelStore(cache_dir=None).path("expression") == default_model_path()
+
+
+def test_loaded_models_are_kept_one_at_a_time_and_closed_when_dropped():
+    from hookcam.models import Loaded
+
+    class M:
+        closed = 0
+
+        def close(self):
+            self.closed += 1
+
+    kept = Loaded(size=1)
+    a, b = M(), M()
+    assert kept.take("a") is None
+    kept.give("a", a)
+    assert kept.take("a") is a and kept.take("a") is None  # taken: the caller owns it again
+    kept.give("a", a)
+    kept.give("b", b)  # only one is kept: the older one is closed
+    assert (a.closed, b.closed) == (1, 0) and kept.take("a") is None
+    kept.close()
+    assert b.closed == 1 and kept.take("b") is None
+
+
+def test_anime_effect_reuses_its_stylizer_after_a_switch(tmp_path):
+    """Switching away from anime and back does not load the model again (and the run's end
+    closes it): the classical fallback (a broken model file) stands in for the GAN."""
+    from hookcam.effects.anime import AnimeEffect
+    from hookcam.models import ModelStore
+    from hookcam.settings import make_settings
+
+    bad = tmp_path / "bad.onnx"
+    bad.write_bytes(b"not a model")
+    s = make_settings(effect="anime", anime_model=str(bad))
+    store = ModelStore(cache_dir=tmp_path)
+    e1 = AnimeEffect(s, store, quantize=False)
+    assert e1.wait_ready(30)
+    first = e1.stylizer
+    e1.close()
+    e2 = AnimeEffect(s, store, quantize=False)
+    assert e2.wait_ready(30)
+    assert e2.stylizer is first
+    e2.close()
+    store.close()
+    assert store.loaded.take(e2._key) is None
+
+
+def test_glibc_takes_the_arena_limit(monkeypatch):
+    import sys
+
+    from hookcam.heap import limit_arenas
+
+    monkeypatch.delenv("MALLOC_ARENA_MAX", raising=False)
+    assert limit_arenas() is sys.platform.startswith("linux")
+    monkeypatch.setenv("MALLOC_ARENA_MAX", "4")
+    assert limit_arenas() is False  # the user's own setting wins

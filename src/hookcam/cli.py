@@ -68,8 +68,10 @@ def main(argv: list[str] | None = None) -> int:
     if not args.command:
         parser.print_help()
         return 0
+    from hookcam.heap import limit_arenas
     from hookcam.quiet import StderrFilter, quiet_environment
 
+    limit_arenas()  # before any thread starts (heap.py)
     quiet = None
     if not args.verbose:  # native libraries' log lines off (see quiet.py)
         quiet_environment()

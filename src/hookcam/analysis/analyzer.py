@@ -46,8 +46,10 @@ class Analyzer:
         self._emotion: dict[int, LabelSmoother] = {}
         self._facecheck: dict[int, FaceCheck] = {}
         self._lock = threading.Lock()
+        self._done = threading.Condition(self._lock)  # notified after each analysed frame
         self._faces: list[Face] = []
         self._velocity: dict[int, np.ndarray] = {}
+        self._t = float("-inf")  # time of the newest analysed frame
         self.timings: dict[str, float] = {}  # last detect / analyse durations, seconds
         self.scan_every = 3  # analysed frames between scans for new faces (the pipeline sets it)
         self._n = 0  # analysed frames
@@ -185,12 +187,26 @@ class Analyzer:
             self._velocity = {tr.id: tr.velocity.copy() for tr in tracks}
             self._t = t
             self.timings = {"detect": t1 - t0, "analyse": t2 - t1}
+            self._done.notify_all()
         return faces
+
+    def wait_for(self, t: float, timeout: float) -> bool:
+        """Wait up to `timeout` seconds until the frame of time `t` (or a newer one) has been
+        analysed; True if it has. The output loop spends a part of a frame period here, so the
+        frame it sends carries its own analysis rather than the previous frame's."""
+        end = time.monotonic() + timeout
+        with self._done:
+            while self._t < t:
+                left = end - time.monotonic()
+                if left <= 0:
+                    return False
+                self._done.wait(left)
+        return True
 
     def faces_at(self, t: float, horizon: float = 0.2) -> list[Face]:
         """The newest faces, each box extrapolated to time t (keypoints moved along)."""
         with self._lock:
-            faces, vel, t_last = self._faces, self._velocity, getattr(self, "_t", t)
+            faces, vel, t_last = self._faces, self._velocity, self._t
         dt = min(max(0.0, t - t_last), horizon)
         if dt == 0:
             return list(faces)

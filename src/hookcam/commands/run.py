@@ -143,12 +143,14 @@ def run(settings: Settings, *, on_pipeline=None):
         stages = make_stages(settings, lambda m: print(f"hookcam: {m}", file=sys.stderr))
     except BaseException:
         effect.close()
+        store.close()
         raise
-    source = open_source(settings.input, settings.size, settings.fps, settings.loop)
+    source = None
     sinks = []
     pipeline = None
     running = False  # once the pipeline runs, it closes what it owns
     try:
+        source = open_source(settings.input, settings.size, settings.fps, settings.loop)
         info = source.info
         print(f"hookcam: input {info.description}", file=sys.stderr)
         fps = settings.fps if (settings.fps and not info.live) else info.fps
@@ -178,13 +180,15 @@ def run(settings: Settings, *, on_pipeline=None):
     except BaseException:
         if not running:  # the pipeline closes what it owns; before it runs, we do
             # abort: a failed start leaves an existing output file as it was
-            for closer in ([source.close, effect.close] + [s.close for s in stages]
+            for closer in ([effect.close] + ([source.close] if source is not None else []) + [s.close for s in stages]
                            + [getattr(s, "abort", s.close) for s in sinks]):
                 try:
                     closer()
                 except Exception:
                     pass
         raise
+    finally:
+        store.close()  # the models kept for reuse across effect switches
 
 
 class _signals:

@@ -96,9 +96,17 @@ class AnimeEffect:
         model, runtime = settings.anime_model, settings.anime_runtime
         threads = threads or max(STREAMS, default_threads())
         self.warp_on = bool(getattr(settings, "anime_warp", True))
+        # a stylizer loaded earlier in this run (the effect was switched away and back) is reused
+        self._kept = getattr(store, "loaded", None)
+        self._key = ("anime", model, runtime, threads, quantize, str(cache_dir))
+
+        def load():
+            styl = self._kept.take(self._key) if self._kept is not None else None
+            return styl or load_stylizer(model, store, threads=threads, quantize=quantize, cache_dir=cache_dir,
+                                         runtime=runtime, streams=STREAMS)
+
         self.worker = StyleWorker(
-            lambda: load_stylizer(model, store, threads=threads, quantize=quantize, cache_dir=cache_dir,
-                                  runtime=runtime, streams=STREAMS),
+            load,
             _process_keep,
             threads=STREAMS,
             max_rate=getattr(settings, "anime_max_rate", None),
@@ -144,7 +152,9 @@ class AnimeEffect:
     def close(self) -> None:
         self.worker.close()
         styl = self.worker.stylizer
-        if hasattr(styl, "close"):
+        if styl is not None and self._kept is not None:
+            self._kept.give(self._key, styl)  # the store closes it at the end of the run
+        elif hasattr(styl, "close"):
             styl.close()
 
     # ------------------------------------------------------------------ faces
