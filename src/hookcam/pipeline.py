@@ -416,7 +416,10 @@ class Pipeline:
         # A failed run aborts file sinks: an output file that existed before is left as it was.
         ends = [getattr(s, "abort", s.close) if failed else s.close for s in self.sinks]
         stages = self.stages + (self._pending_stages[0] if self._pending_stages else [])
-        for closer in [self.source.close, self.effect.close, self.analyzer.close] + [s.close for s in stages] + ends:
+        # the store's models kept across effect switches go with the pipeline that switched them
+        kept = [self.store.close] if hasattr(self.store, "close") else []
+        for closer in ([self.source.close, self.effect.close, self.analyzer.close] + kept + [s.close for s in stages]
+                       + ends):
             try:
                 closer()
             except Exception as e:  # close everything we can; report the first problem

@@ -185,8 +185,9 @@ def in_step_run(path: str, model: str, model_dir, warp: bool, every: int = IN_ST
     from hookcam.models import ModelStore
     from hookcam.settings import make_settings
 
+    store = ModelStore(model_dir)
     eff = AnimeEffect(make_settings(effect="anime", anime_model=model, model_dir=model_dir, anime_warp=warp),
-                      ModelStore(model_dir))
+                      store)
     det = FaceDetector()
     pairs = []
     try:
@@ -198,6 +199,7 @@ def in_step_run(path: str, model: str, model_dir, warp: bool, every: int = IN_ST
                 pairs.append((img, eff.apply(img.copy(), _faces(det, img))))
     finally:
         eff.close()
+        store.close()
         det.close()
     return {"every": every, "warp_cpu": _stats(eff.timings.get("warp_cpu", []))}, pairs
 

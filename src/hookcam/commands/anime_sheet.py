@@ -234,6 +234,7 @@ def build_strip(clip: str, model_dir: str | None, model: str = "anime_jp_face", 
         finally:
             eff.close()
         rows["warp on" if warp else "warp off"] = row
+    store.close()  # the one stylizer both passes used
     skip = start - warm
     lines = []
     for name, row in rows.items():

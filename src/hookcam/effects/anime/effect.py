@@ -91,13 +91,14 @@ class AnimeEffect:
         self.pip = settings.pip
         fields = getattr(settings, "model_fields_set", set())
         self.max_faces = settings.max_faces if "max_faces" in fields else DEFAULT_MAX_FACES
+        # a stylizer loaded earlier in this run (the effect was switched away and back) is
+        # reused; only a store the caller owns (and closes at the end of the run) keeps one
+        self._kept = getattr(store, "loaded", None)
         if store is None:
             store = _store(settings)
         model, runtime = settings.anime_model, settings.anime_runtime
         threads = threads or max(STREAMS, default_threads())
         self.warp_on = bool(getattr(settings, "anime_warp", True))
-        # a stylizer loaded earlier in this run (the effect was switched away and back) is reused
-        self._kept = getattr(store, "loaded", None)
         self._key = ("anime", model, runtime, threads, quantize, str(cache_dir))
 
         def load():
