@@ -511,6 +511,7 @@ def main() -> None:
     ap.add_argument("--skip-fer", action="store_true", help="skip FER2013 PrivateTest (slowest)")
     ap.add_argument("--sweep-only", action="store_true", help="only (a) detection and (d) the size sweep")
     ap.add_argument("--skip-runtime", action="store_true", help="skip (e): clips and hookcam run")
+    ap.add_argument("--skip-sweep", action="store_true", help="skip (d), the size sweep (slow)")
     args = ap.parse_args()
     t0 = time.time()
     det = FaceDetector(max_faces=64)  # group photos hold up to 24 faces
@@ -521,7 +522,7 @@ def main() -> None:
         lambda: eval_detector(lambda bgr: [d.box for d in det.detect_all(bgr)]))
     res["detection"]["OpenCV Haar frontal face (original)"] = guarded(
         lambda: eval_detector(haar_face()))
-    res["sweep"] = guarded(lambda: sweep_table(det))
+    res["sweep"] = "skipped (--skip-sweep)" if args.skip_sweep else guarded(lambda: sweep_table(det))
     if args.sweep_only:
         print_detection(res)
         return
