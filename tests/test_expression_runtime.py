@@ -14,9 +14,9 @@ _spec = importlib.util.spec_from_file_location("hookcam_accuracy", REPO / "bench
 acc = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(acc)
 
-# PrivateTest, measured once on the shipped model (benchmarks/accuracy.py): 60.6% / 81.6%. The
+# PrivateTest, measured once on the shipped model (benchmarks/accuracy.py): 64.1% / 81.9%. The
 # issue's targets (68% / 82%) are not met; these floors catch a worse model.
-FER2013_MIN, FERPLUS_MIN = 0.60, 0.81
+FER2013_MIN, FERPLUS_MIN = 0.635, 0.815
 
 pytestmark = pytest.mark.skipif(not (acc.SHARED / "data" / "ferplus" / "labels.csv").is_file(),
                                 reason="../shared (test data, FER2013/FER+ labels) not present")

@@ -190,7 +190,7 @@ def ece(conf: np.ndarray, correct: np.ndarray, bins: int = 10) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", type=Path, default=HERE / "cache" / "data.npz")
-    ap.add_argument("--epochs", type=int, default=9)
+    ap.add_argument("--epochs", type=int, default=28)
     ap.add_argument("--bs", type=int, default=128)
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--wd", type=float, default=1e-3)

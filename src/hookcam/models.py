@@ -158,8 +158,8 @@ _SPECS = [
         name="expression",
         file="expression.onnx",
         # Ours, trained by training/ and shipped in the package. Retraining? Update both values.
-        sha256="037c6ce92489315e9a6eda9ab1a2043839ce90592355be4fcfe1198af6105c8e",
-        size=3118871,
+        sha256="e2d4cd40f76c5dfffdbc00863ecf2126e072423507d2f9a2881d33b5e451ac25",
+        size=3118869,
         licence="MIT (hookcam's own model; trained on FER2013 with FER+ votes (MIT) and SMILEsmileD, "
         "research-use data)",
         url=None,
