@@ -180,15 +180,14 @@ def run(settings: Settings, *, on_pipeline=None):
     except BaseException:
         if not running:  # the pipeline closes what it owns; before it runs, we do
             # abort: a failed start leaves an existing output file as it was
-            for closer in ([effect.close] + ([source.close] if source is not None else []) + [s.close for s in stages]
-                           + [getattr(s, "abort", s.close) for s in sinks]):
+            # (the store after the effect: closing the effect hands its loaded model to the store)
+            for closer in ([effect.close, store.close] + ([source.close] if source is not None else [])
+                           + [s.close for s in stages] + [getattr(s, "abort", s.close) for s in sinks]):
                 try:
                     closer()
                 except Exception:
                     pass
         raise
-    finally:
-        store.close()  # the models kept for reuse across effect switches
 
 
 class _signals:
