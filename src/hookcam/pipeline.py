@@ -105,7 +105,7 @@ class Pipeline:
             smile_on=settings.smile_on, smile_off=settings.smile_off, store=store)
         info = source.info
         self.fps = settings.fps if (settings.fps and not info.live) else info.fps
-        self.analyzer.scan_every = max(1, round(self.fps / 10))  # look for new faces ~10x a second
+        self.analyzer.scan_every = max(1, round(self.fps / 7.5))  # look for new faces ~7.5x a second
         live_out = any(getattr(s, "live", False) for s in self.sinks)
         self.paced = settings.paced(live_out)
         # Unpaced file input: analyse every frame in step (deterministic). `lockstep=False`

@@ -2,12 +2,15 @@
 
 Detection is scheduled to spend CPU only where it buys something:
 - nothing runs while no effect needs faces and no control-page client asks for them;
-- every analysed frame, each tracked face is found again by the short-range model in a window
-  around it (`FaceDetector.refine`, about 1.5 ms a face), so faces of any size are followed;
+- every other analysed frame (`refine_every`), each tracked face is found again by the
+  short-range model in a window around it (`FaceDetector.refine`, 1.5-3 ms a face), so faces of
+  any size are followed; on the frames in between, a face the tracker holds firmly (seen on the
+  last look and on at least 3 before) is taken where the tracker predicts it, and only the
+  expression model runs (a MediaPipe call costs more CPU than the expression model);
 - every `scan_every` analysed frames one scan looks for new faces: the full pass every other
   scan, in between the padded pass (a face filling the frame) and three small tiles (small faces)
-  in turn. At 30 fps (scan_every 3) a newcomer of ordinary size is found within 6 frames, a
-  frame-filling or small one within about 2 s. A new face counts once the short-range model
+  in turn. At 30 fps (scan_every 4) a newcomer of ordinary size is found within 8 frames, a
+  frame-filling or small one within about 2.5 s. A new face counts once the short-range model
   confirms it (`FaceDetector.verify`), which keeps cartoon and animal faces out.
 
 `process(image, t)` does the heavy work (call it from one thread); `faces_at(t)` is cheap and
@@ -52,6 +55,7 @@ class Analyzer:
         self._t = float("-inf")  # time of the newest analysed frame
         self.timings: dict[str, float] = {}  # last detect / analyse durations, seconds
         self.scan_every = 3  # analysed frames between scans for new faces (the pipeline sets it)
+        self.refine_every = 2  # analysed frames between looks at the tracked faces (1: every frame)
         self._n = 0  # analysed frames
         self._scans = 0
         self._wanted_until = 0.0
@@ -86,6 +90,13 @@ class Analyzer:
     @property
     def active(self) -> bool:
         return bool(self.needs) or time.monotonic() < self._wanted_until
+
+    def _coasting(self) -> bool:
+        """This frame needs no detector call: no scan is due and every tracked face was seen on
+        the last look (and on 3 before it), so the tracker's prediction is good enough."""
+        n, tracks = self._n, self.tracker.tracks
+        return (bool(tracks) and n % max(1, self.scan_every) != 0 and n % max(1, self.refine_every) != 0
+                and all(tr.misses == 0 and tr.hits >= 3 for tr in tracks))
 
     def _detect(self, image: np.ndarray, t: float) -> list:
         """Tracked faces found again near where they were, plus, on a scan, new (confirmed) ones.
@@ -144,15 +155,21 @@ class Analyzer:
                     self._faces = []
             self.timings = {"detect": 0.0, "analyse": 0.0}
             return []
-        detections = self._detect(image, t)
-        t1 = time.perf_counter()
-        tracks = self.tracker.update(detections, t)
-        # a face the refine missed once stays (at its last box) rather than blink
-        seen = {tr.id for tr in tracks}
-        tracks += [tr for tr in self.tracker.tracks if tr.id not in seen and tr.misses <= 2 and tr.hits >= 3]
-        tracks = sorted(tracks, key=lambda tr: -tr.box[2] * tr.box[3])[: self.max_faces]
-        faces = [Face(track_id=tr.id, box=tr.box, score=tr.score, keypoints=tr.keypoints,
-                      roll=_roll(tr.keypoints)) for tr in tracks]
+        if self._coasting():  # between looks: where the tracker predicts each face
+            self._n += 1
+            t1 = time.perf_counter()
+            tracks = sorted(self.tracker.tracks, key=lambda tr: -tr.box[2] * tr.box[3])[: self.max_faces]
+            faces = [_predicted(tr, t) for tr in tracks]
+        else:
+            detections = self._detect(image, t)
+            t1 = time.perf_counter()
+            tracks = self.tracker.update(detections, t)
+            # a face the refine missed once stays (at its last box) rather than blink
+            seen = {tr.id for tr in tracks}
+            tracks += [tr for tr in self.tracker.tracks if tr.id not in seen and tr.misses <= 2 and tr.hits >= 3]
+            tracks = sorted(tracks, key=lambda tr: -tr.box[2] * tr.box[3])[: self.max_faces]
+            faces = [Face(track_id=tr.id, box=tr.box, score=tr.score, keypoints=tr.keypoints,
+                          roll=_roll(tr.keypoints)) for tr in tracks]
         landmarker = self.landmarker
         if landmarker is not None:
             for f in faces:
@@ -232,6 +249,17 @@ class Analyzer:
         self.detector.close()
         if self._landmarker is not None:
             self._landmarker.close()
+
+
+def _predicted(tr, t: float) -> Face:
+    """A tracked face where the tracker predicts it at time t, keypoints moved along."""
+    box = tr.box_at(t)
+    kps = tr.keypoints
+    if kps is not None:
+        (x, y, w, h), (nx, ny, nw, nh) = tr.box, box
+        s = nw / w if w else 1.0
+        kps = ((kps - (x + w / 2, y + h / 2)) * s + (nx + nw / 2, ny + nh / 2)).astype(np.float32)
+    return Face(track_id=tr.id, box=box, score=tr.score, keypoints=kps, roll=_roll(kps))
 
 
 def _correction(short, full) -> np.ndarray:

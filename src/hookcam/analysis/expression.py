@@ -95,8 +95,8 @@ class ExpressionModel:
     ) -> list[Expression]:
         if not faces:
             return []
-        gray = to_gray(bgr)
-        crops = np.stack([face_crop(gray, box, kps, SIZE) for box, kps in faces])
+        # face_crop turns only the region around each face grey (not the whole frame)
+        crops = np.stack([face_crop(bgr, box, kps, SIZE) for box, kps in faces])
         return self.predict_crops(crops)
 
     def predict_crop(self, bgr: np.ndarray) -> Expression:
