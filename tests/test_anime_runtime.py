@@ -150,6 +150,32 @@ def test_worker_threads_overlap_and_an_older_result_never_replaces_a_newer_one()
         w.close()
 
 
+
+def test_worker_reset_drops_old_results_and_the_job_in_flight():
+    """A worker kept across an effect switch starts clean: what the last effect left (a result,
+    a job still running) never shows up in the next one."""
+    from hookcam.effects.anime.worker import StyleWorker
+
+    def process(_, job):
+        time.sleep(job[1])
+        return job[0]
+
+    w = StyleWorker(lambda: object(), process, threads=1)
+    try:
+        assert w.ready.wait(5)
+        w.submit("face", ("old", 0.0))
+        assert w.wait_result("face", 2)
+        w.submit("face", ("in flight", 0.3))
+        time.sleep(0.05)  # taken by the thread
+        w.reset()
+        assert w.result("face") is None
+        time.sleep(0.4)  # the job in flight finishes after the reset: dropped
+        assert w.result("face") is None
+        w.submit("face", ("new", 0.0))
+        assert w.wait_result("face", 2) and w.result("face")[1] == "new"
+    finally:
+        w.close()
+
 def test_jp_face_int8_keeps_its_first_and_last_conv_in_fp32_and_passes_the_look_check(tmp_path):
     file, size, kind, _ = FILES["anime_jp_face"]
     data = load_fp32_model_bytes(MODELS / file)

@@ -151,9 +151,13 @@ def test_anime_effect_reuses_its_stylizer_after_a_switch(tmp_path):
     e2 = AnimeEffect(s, store, quantize=False)
     assert e2.wait_ready(30)
     assert e2.stylizer is first
+    # the same worker threads too (no new threads per switch), cleared of the first's results
+    assert e2.worker is e1.worker and all(th.is_alive() for th in e2.worker._threads)
+    assert e2.worker.result(1) is None
     e2.close()
     store.close()
     assert store.loaded.take(e2._key) is None
+    assert not any(th.is_alive() for th in e2.worker._threads)  # the run's end stops them
 
 
 def test_glibc_takes_the_arena_limit(monkeypatch):

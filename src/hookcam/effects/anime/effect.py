@@ -71,6 +71,20 @@ def _process(stylizer, job: _Job) -> np.ndarray:
     return out
 
 
+class _KeptWorker:
+    """A StyleWorker with its loaded stylizer, kept idle across effect switches; `close()` ends
+    both (the threads, then the model)."""
+
+    def __init__(self, worker: StyleWorker):
+        self.worker = worker
+
+    def close(self) -> None:
+        self.worker.close()
+        styl = self.worker.stylizer
+        if hasattr(styl, "close"):
+            styl.close()
+
+
 def _process_keep(stylizer, job: _Job) -> tuple[np.ndarray, np.ndarray]:
     """(stylised, the real crop it was made from): the warp needs both."""
     return _process(stylizer, job), job.crop
@@ -91,8 +105,9 @@ class AnimeEffect:
         self.pip = settings.pip
         fields = getattr(settings, "model_fields_set", set())
         self.max_faces = settings.max_faces if "max_faces" in fields else DEFAULT_MAX_FACES
-        # a stylizer loaded earlier in this run (the effect was switched away and back) is
-        # reused; only a store the caller owns (and closes at the end of the run) keeps one
+        # the worker of an anime effect earlier in this run (switched away and back), with its
+        # threads and loaded stylizer, is reused; only a store the caller owns (and closes at
+        # the end of the run) keeps one
         self._kept = getattr(store, "loaded", None)
         if store is None:
             store = _store(settings)
@@ -102,16 +117,16 @@ class AnimeEffect:
         self._key = ("anime", model, runtime, threads, quantize, str(cache_dir))
 
         def load():
-            styl = self._kept.take(self._key) if self._kept is not None else None
-            return styl or load_stylizer(model, store, threads=threads, quantize=quantize, cache_dir=cache_dir,
-                                         runtime=runtime, streams=STREAMS)
+            return load_stylizer(model, store, threads=threads, quantize=quantize, cache_dir=cache_dir,
+                                 runtime=runtime, streams=STREAMS)
 
-        self.worker = StyleWorker(
-            load,
-            _process_keep,
-            threads=STREAMS,
-            max_rate=getattr(settings, "anime_max_rate", None),
-        )
+        max_rate = getattr(settings, "anime_max_rate", None)
+        kept = self._kept.take(self._key) if self._kept is not None else None
+        if isinstance(kept, _KeptWorker):
+            self.worker = kept.worker
+            self.worker.reset(max_rate)
+        else:
+            self.worker = StyleWorker(load, _process_keep, threads=STREAMS, max_rate=max_rate)
         self._tracks: dict[object, _Track] = {}
         # warp: wall ms; warp_cpu: this thread's CPU ms (what the budget of one core counts)
         self.timings: dict[str, list[float]] = {"apply": [], "warp": [], "warp_cpu": []}
@@ -151,12 +166,11 @@ class AnimeEffect:
         return image
 
     def close(self) -> None:
-        self.worker.close()
-        styl = self.worker.stylizer
-        if styl is not None and self._kept is not None:
-            self._kept.give(self._key, styl)  # the store closes it at the end of the run
-        elif hasattr(styl, "close"):
-            styl.close()
+        if self._kept is not None and self.worker.ready.is_set() and self.worker.stylizer is not None:
+            self.worker.reset()
+            self._kept.give(self._key, _KeptWorker(self.worker))  # the store closes it at the end
+            return
+        _KeptWorker(self.worker).close()
 
     # ------------------------------------------------------------------ faces
 

@@ -27,6 +27,7 @@ class StyleWorker:
         self._results: dict[Hashable, tuple[int, Any]] = {}
         self._last_start: dict[Hashable, float] = {}
         self._submitted = 0
+        self._epoch = 0  # bumped by reset(): a result from before it is dropped
         self._stop = False
         self.stylizer: Any = None
         self.ready = threading.Event()
@@ -54,6 +55,17 @@ class StyleWorker:
             self._jobs.pop(key, None)
             self._results.pop(key, None)
             self._last_start.pop(key, None)
+
+    def reset(self, max_rate: float | None = None) -> None:
+        """Drop every pending job and result, and set the rate: a worker kept across an effect
+        switch (its threads idle, its model loaded) starts clean for the next effect."""
+        with self._cv:
+            self._epoch += 1
+            self._jobs.clear()
+            self._results.clear()
+            self._last_start.clear()
+            self._period = 1.0 / max_rate if max_rate else 0.0
+            self._next_start = 0.0
 
     def wait_result(self, key: Hashable, timeout: float) -> bool:
         end = time.monotonic() + timeout
@@ -85,6 +97,7 @@ class StyleWorker:
                 key = min(self._jobs, key=lambda k: self._last_start.get(k, 0.0))
                 seq, job = self._jobs.pop(key)
                 self._last_start[key] = time.monotonic()
+                epoch = self._epoch
             t0 = time.perf_counter()
             try:
                 out = self._process(self.stylizer, job)
@@ -94,6 +107,8 @@ class StyleWorker:
             with self._cv:
                 if self._stop:
                     return
+                if epoch != self._epoch:  # made for the effect before a reset
+                    continue
                 old = self._results.get(key)
                 if old is None or old[0] < seq:
                     self._results[key] = (seq, out)
