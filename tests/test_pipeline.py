@@ -146,3 +146,43 @@ def test_live_settings_change_applies_without_restart(testdata):
     with pytest.raises(HookcamError):
         pipe.update(max_faces=0)
     assert pipe.settings.max_faces == 4
+
+
+def test_effects_switched_to_but_never_shown_are_closed(testdata, monkeypatch):
+    """Two switches before the next frame, or one just before the stop: the effect that never ran
+    is still closed (an anime effect's worker threads would otherwise run on)."""
+    import hookcam.pipeline as pipeline_mod
+
+    made = []
+
+    class Counting:
+        name, needs = "counting", frozenset()
+
+        def __init__(self):
+            self.closed = 0
+            made.append(self)
+
+        def apply(self, image, faces):
+            return image
+
+        def close(self):
+            self.closed += 1
+
+    monkeypatch.setattr(pipeline_mod, "make_effect", lambda settings, store=None: Counting())
+    settings = make_settings(input=str(testdata / "video/lp_d0.mp4"), outputs=["null"], effect="none",
+                             realtime=False, max_frames=20)
+    sink = RecordingSink()
+    pipe = Pipeline(settings, VideoSource(testdata / "video/lp_d0.mp4"), [sink])
+    made.clear()  # the effect the pipeline started with
+
+    def on_frame(img):
+        if len(sink.times) == 5:
+            pipe.update(effect="smile")
+            pipe.update(effect="emotion")  # before any frame shows "smile"
+        if len(sink.times) == 20:
+            pipe.update(effect="smile")  # pending when the run stops
+
+    pipe.on_frame = on_frame
+    pipe.run()
+    assert len(made) == 3
+    assert [e.closed for e in made] == [1, 1, 1]

@@ -75,6 +75,11 @@ class Handoff:
             self._cv.notify_all()
 
 
+def analysis_rate(effect: Effect) -> float | None:
+    """The most analyses a second the effect wants live (its `analysis_hz`), None: every frame."""
+    return getattr(effect, "analysis_hz", None)
+
+
 def _needs(effect: Effect, stages: Sequence[FrameStage]) -> frozenset[str]:
     """What the analysis stage must compute for the effect and the frame stages (framing
     follows faces even when the effect draws nothing on them)."""
@@ -154,6 +159,7 @@ class Pipeline:
 
     def update(self, **changes) -> Settings:
         """Apply validated setting changes on the next frame. Raises HookcamError (nothing applied)."""
+        dropped = None
         with self._changes_lock:
             merged = {**self.settings.model_dump(), **changes}
             new = make_settings(**merged)
@@ -175,11 +181,14 @@ class Pipeline:
                 self._pending_stages = (staged[0], retired)
             self.analyzer.set_smile_thresholds(new.smile_on, new.smile_off)
             if new_effect is not None:
-                self._pending_effect = new_effect
+                # two changes before the next frame: the first effect never runs, but is closed
+                dropped, self._pending_effect = self._pending_effect, new_effect
             effect = self._pending_effect or self.effect
             stages = self._pending_stages[0] if self._pending_stages else self.stages
             self.analyzer.set_needs(_needs(effect, stages))
-            return new
+        if dropped is not None:
+            dropped.close()
+        return new
 
     def handle_key(self, key: str) -> None:
         """Hotkeys in the preview window."""
@@ -272,7 +281,7 @@ class Pipeline:
     def _analysis_loop(self) -> None:
         next_at = 0.0
         while not self._stop.is_set():
-            hz = getattr(self.effect, "analysis_hz", None)
+            hz = analysis_rate(self.effect)
             if hz and (wait := next_at - time.monotonic()) > 0:
                 self._stop.wait(wait)  # leave the CPU to the effect's worker (anime)
             frame = self._to_analyse.get(0.2)
@@ -347,7 +356,7 @@ class Pipeline:
                     self._analyse(frame)
                 else:
                     self._to_analyse.put(frame)
-                    if self.analyzer.active and not getattr(self.effect, "analysis_hz", None):
+                    if self.analyzer.active and not analysis_rate(self.effect):
                         # up to half a frame period for this frame's own analysis (about 10 ms
                         # for smile/emotion): the sticker follows the face without a frame's lag
                         self.analyzer.wait_for(frame.time, 0.5 / self.fps)
@@ -418,8 +427,10 @@ class Pipeline:
         stages = self.stages + (self._pending_stages[0] if self._pending_stages else [])
         # the store's models kept across effect switches go with the pipeline that switched them
         kept = [self.store.close] if hasattr(self.store, "close") else []
-        for closer in ([self.source.close, self.effect.close, self.analyzer.close] + kept + [s.close for s in stages]
-                       + ends):
+        # an effect switched to just before the stop never ran, but it has a worker to end
+        pending = [self._pending_effect.close] if self._pending_effect is not None else []
+        for closer in ([self.source.close, self.effect.close] + pending + [self.analyzer.close] + kept
+                       + [s.close for s in stages] + ends):
             try:
                 closer()
             except Exception as e:  # close everything we can; report the first problem
