@@ -110,7 +110,6 @@ class Pipeline:
             smile_on=settings.smile_on, smile_off=settings.smile_off, store=store)
         info = source.info
         self.fps = settings.fps if (settings.fps and not info.live) else info.fps
-        self.analyzer.scan_every = max(1, round(self.fps / 7.5))  # look for new faces ~7.5x a second
         live_out = any(getattr(s, "live", False) for s in self.sinks)
         self.paced = settings.paced(live_out)
         # Unpaced file input: analyse every frame in step (deterministic). `lockstep=False`
@@ -120,6 +119,7 @@ class Pipeline:
         # a camera does: the output always shows its newest frame.
         self._frames = Handoff(keep_all=not info.live)
         self._set_sync(self.effect)
+        self._pace_analysis(self.effect)
         for stage in self.stages:
             self._set_sync(stage)
         self._to_analyse = Handoff()
@@ -393,6 +393,7 @@ class Pipeline:
             with self._changes_lock:
                 old, self.effect, self._pending_effect = self.effect, self._pending_effect, None
             self._set_sync(self.effect)
+            self._pace_analysis(self.effect)
             old.close()
 
     def _next_background(self) -> str:
@@ -410,6 +411,16 @@ class Pipeline:
             for stage in retired:
                 if stage not in self.stages:
                     stage.close()
+
+    def _pace_analysis(self, effect) -> None:
+        """When every frame is analysed: about 7.5 scans for new faces a second, and tracked
+        faces looked at every other frame (the tracker's prediction in between). When the effect
+        asks for fewer analyses (anime at 15 Hz, its GAN needs the CPU): 5 scans a second, and
+        tracked faces looked at on every analysed frame (its crop must follow the head)."""
+        hz = analysis_rate(effect)
+        rate = min(self.fps, hz) if hz else self.fps
+        self.analyzer.scan_every = max(1, round(rate / (5.0 if hz else 7.5)))
+        self.analyzer.refine_every = 1 if hz else 2
 
     def _set_sync(self, effect) -> None:
         """Effects with a worker of their own (anime) compute inline when frames go in step."""
