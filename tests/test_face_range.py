@@ -115,3 +115,34 @@ def test_no_detection_when_nothing_needs_faces():
     a.want_faces()  # the control page asks
     assert len(a.process(img, 0.1)) == 1 and calls
     a.close()
+
+
+def test_tracked_face_is_looked_at_every_other_frame_and_predicted_in_between():
+    """Between looks the tracker's prediction stands in: the detector runs on about half the
+    frames of a moving face, yet every frame has the face, close to where a look finds it, and
+    the expression model still scores every frame."""
+    import av
+
+    looks = []
+
+    class Spy(FaceDetector):
+        def refine(self, *args, **kw):
+            looks.append(1)
+            return super().refine(*args, **kw)
+
+    with av.open(str(TESTDATA / "video/lp_d12.mp4")) as c:  # a talking head that moves
+        frames = [f.to_ndarray(format="bgr24") for _, f in zip(range(60), c.decode(video=0))]
+    coasting, checking = Analyzer(frozenset({"smile"}), detector=Spy()), Analyzer(frozenset({"smile"}))
+    coasting.scan_every = checking.scan_every = 4
+    checking.refine_every = 1
+    errs = []
+    for i, img in enumerate(frames):
+        t = i / 25
+        a, b = coasting.process(img, t), checking.process(img, t)
+        assert len(a) == 1 and len(b) == 1 and a[0].smile is not None, i
+        (ax, ay, aw, _), (bx, by, bw, _) = a[0].box, b[0].box
+        errs.append(max(abs(ax + aw / 2 - bx - bw / 2), abs(ay - by)) / bw)
+    coasting.close()
+    checking.close()
+    assert len(looks) <= 0.6 * len(frames)  # about half (scans add a few)
+    assert np.median(errs) < 0.04 and max(errs) < 0.15, (np.median(errs), max(errs))
