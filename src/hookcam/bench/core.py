@@ -174,3 +174,17 @@ def _cores(c0: float, w0: float, frames: int) -> dict:
     cpu, wall = time.process_time() - c0, time.monotonic() - w0
     return {"cores": round(cpu / wall, 3) if wall > 0 else 0.0, "cpu_s": round(cpu, 2),
             "wall_s": round(wall, 2), "frames": frames}
+
+
+def cpu_model() -> str:
+    """The CPU's model name (what `lscpu` shows), for the record beside every figure."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.lower().startswith(("model name", "hardware", "cpu model")):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    import platform
+
+    return platform.processor() or platform.machine() or "unknown"

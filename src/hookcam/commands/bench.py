@@ -2,7 +2,7 @@
 
 Runs each scenario on the same clip, unpaced, in this one process, so ratios are fair even
 on a noisy machine. `--json` prints one object:
-    {"input": ..., "frames": N, "scenarios": {NAME: {"fps": ..., "stages": {STAGE:
+    {"input": ..., "frames": N, "cpu": MODEL NAME, "cpu_count": N, "scenarios": {NAME: {"fps": ..., "stages": {STAGE:
      {"median_ms": ..., "p95_ms": ...}}}}, "ratios": {...}}
 """
 
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -50,7 +51,11 @@ def main(args) -> int:
     if unknown:
         raise HookcamError(f"unknown scenario(s) {', '.join(sorted(unknown))}: use {', '.join(CORE + OPTIONAL)} or cpu")
     core.warm_up(str(path))
-    out: dict = {"input": str(path), "frames": args.frames, "scenarios": {}}
+    from hookcam.bench.core import cpu_model
+
+    # the machines differ (AVX2 only, or AVX-512 VNNI): every figure goes with the CPU it ran on
+    out: dict = {"input": str(path), "frames": args.frames, "cpu": cpu_model(), "cpu_count": os.cpu_count(),
+                 "scenarios": {}}
     for name in wanted:
         print(f"hookcam bench: {name} ...", file=sys.stderr)
         if name == "original":
@@ -97,7 +102,8 @@ def main(args) -> int:
 
 
 def table(out: dict) -> str:
-    lines = [f"input {out['input']}, {out['frames']} frames per scenario, unpaced", "",
+    lines = [f"input {out['input']}, {out['frames']} frames per scenario, unpaced; "
+             f"CPU {out.get('cpu', '?')} ({out.get('cpu_count', '?')} cores)", "",
              "| scenario | fps | detect p95 ms | analyse p95 ms | draw p95 ms | latency median / p95 ms |",
              "|---|---|---|---|---|---|"]
     for name, r in out["scenarios"].items():
