@@ -128,14 +128,16 @@ def test_the_runtime_setting_picks_what_runs_the_gan(runtime, expected, tmp_path
         effect.close()
 
 
+def _sleep_then_return(_, job):
+    """A stand-in stylisation: job = (output, seconds it takes)."""
+    time.sleep(job[1])
+    return job[0]
+
+
 def test_worker_threads_overlap_and_an_older_result_never_replaces_a_newer_one():
     from hookcam.effects.anime.worker import StyleWorker
 
-    def process(_, job):
-        time.sleep(job[1])
-        return job[0]
-
-    w = StyleWorker(lambda: object(), process, threads=2)
+    w = StyleWorker(lambda: object(), _sleep_then_return, threads=2)
     try:
         assert w.ready.wait(5)
         w.submit("face", ("frame 1", 0.4))  # slow
@@ -150,17 +152,12 @@ def test_worker_threads_overlap_and_an_older_result_never_replaces_a_newer_one()
         w.close()
 
 
-
 def test_worker_reset_drops_old_results_and_the_job_in_flight():
     """A worker kept across an effect switch starts clean: what the last effect left (a result,
     a job still running) never shows up in the next one."""
     from hookcam.effects.anime.worker import StyleWorker
 
-    def process(_, job):
-        time.sleep(job[1])
-        return job[0]
-
-    w = StyleWorker(lambda: object(), process, threads=1)
+    w = StyleWorker(lambda: object(), _sleep_then_return, threads=1)
     try:
         assert w.ready.wait(5)
         w.submit("face", ("old", 0.0))
@@ -175,6 +172,7 @@ def test_worker_reset_drops_old_results_and_the_job_in_flight():
         assert w.wait_result("face", 2) and w.result("face")[1] == "new"
     finally:
         w.close()
+
 
 def test_jp_face_int8_keeps_its_first_and_last_conv_in_fp32_and_passes_the_look_check(tmp_path):
     file, size, kind, _ = FILES["anime_jp_face"]

@@ -236,13 +236,9 @@ class Analyzer:
             x, y, w, h = f.box
             cx, cy = x + w / 2 + v[0] * dt, y + h / 2 + v[1] * dt
             nw, nh = max(2.0, w + v[2] * dt), max(2.0, h + v[3] * dt)
-            s = nw / w if w else 1.0
-
-            def move(pts):
-                return None if pts is None else (pts - (x + w / 2, y + h / 2)) * s + (cx, cy)
-
-            out.append(replace(f, box=(cx - nw / 2, cy - nh / 2, nw, nh), keypoints=move(f.keypoints),
-                               landmarks=move(f.landmarks)))
+            box = (cx - nw / 2, cy - nh / 2, nw, nh)
+            out.append(replace(f, box=box, keypoints=_moved(f.keypoints, f.box, box),
+                               landmarks=_moved(f.landmarks, f.box, box)))
         return out
 
     def close(self) -> None:
@@ -254,12 +250,17 @@ class Analyzer:
 def _predicted(tr, t: float) -> Face:
     """A tracked face where the tracker predicts it at time t, keypoints moved along."""
     box = tr.box_at(t)
-    kps = tr.keypoints
-    if kps is not None:
-        (x, y, w, h), (nx, ny, nw, nh) = tr.box, box
-        s = nw / w if w else 1.0
-        kps = ((kps - (x + w / 2, y + h / 2)) * s + (nx + nw / 2, ny + nh / 2)).astype(np.float32)
+    kps = _moved(tr.keypoints, tr.box, box)
     return Face(track_id=tr.id, box=box, score=tr.score, keypoints=kps, roll=_roll(kps))
+
+
+def _moved(pts: np.ndarray | None, box, new_box) -> np.ndarray | None:
+    """Points of a face in `box` moved and scaled with it to `new_box`."""
+    if pts is None:
+        return None
+    (x, y, w, h), (nx, ny, nw, nh) = box, new_box
+    s = nw / w if w else 1.0
+    return ((pts - (x + w / 2, y + h / 2)) * s + (nx + nw / 2, ny + nh / 2)).astype(np.float32)
 
 
 def _correction(short, full) -> np.ndarray:

@@ -71,20 +71,6 @@ def _process(stylizer, job: _Job) -> np.ndarray:
     return out
 
 
-class _KeptWorker:
-    """A StyleWorker with its loaded stylizer, kept idle across effect switches; `close()` ends
-    both (the threads, then the model)."""
-
-    def __init__(self, worker: StyleWorker):
-        self.worker = worker
-
-    def close(self) -> None:
-        self.worker.close()
-        styl = self.worker.stylizer
-        if hasattr(styl, "close"):
-            styl.close()
-
-
 def _process_keep(stylizer, job: _Job) -> tuple[np.ndarray, np.ndarray]:
     """(stylised, the real crop it was made from): the warp needs both."""
     return _process(stylizer, job), job.crop
@@ -122,8 +108,8 @@ class AnimeEffect:
 
         max_rate = getattr(settings, "anime_max_rate", None)
         kept = self._kept.take(self._key) if self._kept is not None else None
-        if isinstance(kept, _KeptWorker):
-            self.worker = kept.worker
+        if isinstance(kept, StyleWorker):
+            self.worker = kept
             self.worker.reset(max_rate)
         else:
             self.worker = StyleWorker(load, _process_keep, threads=STREAMS, max_rate=max_rate)
@@ -168,9 +154,9 @@ class AnimeEffect:
     def close(self) -> None:
         if self._kept is not None and self.worker.ready.is_set() and self.worker.stylizer is not None:
             self.worker.reset()
-            self._kept.give(self._key, _KeptWorker(self.worker))  # the store closes it at the end
+            self._kept.give(self._key, self.worker)  # the store closes it (threads, model) at the end
             return
-        _KeptWorker(self.worker).close()
+        self.worker.close()
 
     # ------------------------------------------------------------------ faces
 

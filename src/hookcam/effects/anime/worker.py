@@ -124,3 +124,5 @@ class StyleWorker:
         end = time.monotonic() + timeout
         for th in self._threads:
             th.join(max(0.0, end - time.monotonic()))
+        if hasattr(self.stylizer, "close"):  # what it loaded goes with it
+            self.stylizer.close()
