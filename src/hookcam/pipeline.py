@@ -24,6 +24,7 @@ import cv2
 
 from hookcam.analysis.analyzer import Analyzer
 from hookcam.effects import Effect, make_effect
+from hookcam.effects.base import RunInfo
 from hookcam.effects.overlay import draw_stats
 from hookcam.errors import HookcamError, SourceError, SourceLost
 from hookcam.settings import Settings, make_settings
@@ -118,10 +119,10 @@ class Pipeline:
         # A file never needs to drop frames (if the output falls behind, reading waits);
         # a camera does: the output always shows its newest frame.
         self._frames = Handoff(keep_all=not info.live)
-        self._set_sync(self.effect)
+        self._bind(self.effect)
         self._pace_analysis(self.effect)
         for stage in self.stages:
-            self._set_sync(stage)
+            self._bind(stage)
         self._to_analyse = Handoff()
         self._stop = threading.Event()
         self._lost_since: float | None = None
@@ -392,7 +393,7 @@ class Pipeline:
         if self._pending_effect is not None:
             with self._changes_lock:
                 old, self.effect, self._pending_effect = self.effect, self._pending_effect, None
-            self._set_sync(self.effect)
+            self._bind(self.effect)
             self._pace_analysis(self.effect)
             old.close()
 
@@ -407,7 +408,7 @@ class Pipeline:
             with self._changes_lock:
                 (self.stages, retired), self._pending_stages = self._pending_stages, None
             for stage in self.stages:
-                self._set_sync(stage)
+                self._bind(stage)
             for stage in retired:
                 if stage not in self.stages:
                     stage.close()
@@ -422,14 +423,11 @@ class Pipeline:
         self.analyzer.scan_every = max(1, round(rate / (5.0 if hz else 7.5)))
         self.analyzer.refine_every = 1 if hz else 2
 
-    def _set_sync(self, effect) -> None:
-        """Effects with a worker of their own (anime) compute inline when frames go in step."""
-        if hasattr(effect, "sync"):
-            effect.sync = self.lockstep
-        if hasattr(effect, "dt"):  # framing moves at so many pixels per second
-            effect.dt = 1.0 / self.fps
-        if getattr(effect, "stats", False) is None:  # background: the worker's segment times
-            effect.stats = self.stats
+    def _bind(self, stage) -> None:
+        """Tell a stage or effect that has a `bind` what the run is (effects/base.py RunInfo)."""
+        bind = getattr(stage, "bind", None)
+        if bind is not None:
+            bind(RunInfo(lockstep=self.lockstep, fps=self.fps, stats=self.stats))
 
     def _close_all(self, failed: bool = False) -> None:
         errors = []

@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 import numpy as np
 
 from hookcam.types import Face
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """What the pipeline tells a stage about the run, through the stage's optional
+    `bind(run: RunInfo)`: called when the stage joins the run and again when it changes."""
+
+    lockstep: bool  # frames go in step (file to file): a worker's result is computed inline
+    fps: float  # the output frame rate
+    stats: Any = None  # the pipeline's stage timings (Stats.add(name, seconds))
 
 
 class Effect(Protocol):
@@ -17,9 +28,9 @@ class Effect(Protocol):
     `needs` tells the analysis stage what to compute: any of {"faces", "smile", "emotion",
     "landmarks"} ("faces": boxes only). An empty set means no face detection runs at all.
 
-    An effect with a worker may have a `sync` attribute: the pipeline sets it to True when it
-    processes a file frame by frame in step (file to file), and the effect then computes inline
-    so every frame gets its own result.
+    An effect or stage may have a `bind(run: RunInfo)` method: the pipeline calls it with what
+    the run is (in step file to file, so a worker computes inline and every frame gets its own
+    result; the frame rate; the stage timings).
 
     An effect whose worker needs the CPU more than the faces need fresh detections may have an
     `analysis_hz` attribute: live, the pipeline then analyses at most that often (the tracker

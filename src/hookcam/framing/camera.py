@@ -102,6 +102,9 @@ class AutoFraming:
         self.velocity = [0.0, 0.0, 0.0]  # px/s of cx, cy, h
         self.frame_h = 720
 
+    def bind(self, run) -> None:
+        self.dt = 1.0 / run.fps  # the crop moves at so many pixels per second
+
     def goal(self, faces: Sequence[Face], w: int, h: int) -> Crop:
         """The crop that frames `faces` well in a w x h source."""
         x0 = min(f.box[0] for f in faces)

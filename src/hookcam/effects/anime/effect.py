@@ -126,6 +126,9 @@ class AnimeEffect:
 
     # ------------------------------------------------------------------ public
 
+    def bind(self, run) -> None:
+        self.sync = run.lockstep
+
     @property
     def stylizer(self):
         """What stylises (None while loading): `.kind` is gan-fp32, gan-int8 or classical."""

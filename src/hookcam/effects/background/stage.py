@@ -64,6 +64,11 @@ class BackgroundStage:
         self._thread = threading.Thread(target=self._run, name="background-worker", daemon=True)
         self._thread.start()
 
+    def bind(self, run) -> None:
+        self.sync = run.lockstep
+        if self.stats is None:
+            self.stats = run.stats  # the worker's segment times go with the pipeline's
+
     # ------------------------------------------------------------------ worker
     def _run(self) -> None:
         seg = None
