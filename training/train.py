@@ -1,7 +1,9 @@
 """Train the expression model on the cache from prepare.py, calibrate it, export it to ONNX.
 
-    python training/train.py                    # the committed recipe (see MODEL_CARD.md)
-    python training/train.py --resume           # continue an interrupted run from cache/ckpt.pt
+    python training/train.py --bf16             # the committed recipe (see MODEL_CARD.md); without
+                                                # --bf16 the same in fp32 (about 2x slower where
+                                                # the CPU has AVX512-BF16)
+    python training/train.py --resume [--bf16]  # continue an interrupted run from cache/ckpt.pt
     python training/train.py --epochs 2 --out /tmp/x.onnx   # a quick try
 
 One network, three heads, mixed batches:
@@ -10,6 +12,8 @@ One network, three heads, mixed batches:
   2016), and a derived smile label (happy = smile) at half weight. The 175 rows with no FER+ votes
   (not faces) train only the NF class.
 - SMILEsmileD rows: the smile label only.
+Augmentation: flip, rotation, scale, shift, brightness, contrast, random erasing. An exponential
+moving average of the weights is kept beside the trained ones; PublicTest picks which is exported.
 The runtime emotion scores blend the two emotion heads (`model.blend_logp`, weight w) and are
 temperature-scaled; w and the temperature are fitted on FER2013 PublicTest after training, and
 PublicTest (+ the SMILEsmileD hold-out) is the only data used for choices. PrivateTest is
@@ -63,6 +67,23 @@ def augment(x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
     b = (torch.rand(n, 1, 1, 1, generator=g) * 2 - 1) * 0.12
     m = x.mean(dim=(2, 3), keepdim=True)
     return ((x - m) * c + m + b).clamp(0, 1)
+
+
+def erase(x: torch.Tensor, g: torch.Generator, p: float) -> torch.Tensor:
+    """Random erasing (Zhong et al. 2020): with probability p, a rectangle of 2-20% of the crop
+    (aspect 0.3-3.3) is filled with uniform noise, so no single region (the mouth) decides alone."""
+    n, _, h, w = x.shape
+    area = (0.02 + torch.rand(n, generator=g) * 0.18) * h * w
+    logr = (torch.rand(n, generator=g) * 2 - 1) * math.log(3.3)
+    eh = (area * torch.exp(logr)).sqrt().clamp(1, h - 1)
+    ew = (area / torch.exp(logr)).sqrt().clamp(1, w - 1)
+    y0 = torch.rand(n, generator=g) * (h - eh)
+    x0 = torch.rand(n, generator=g) * (w - ew)
+    on = torch.rand(n, generator=g) < p
+    ys, xs = torch.arange(h).view(1, h, 1), torch.arange(w).view(1, 1, w)
+    box = ((ys >= y0.view(n, 1, 1)) & (ys < (y0 + eh).view(n, 1, 1)) & (xs >= x0.view(n, 1, 1))
+           & (xs < (x0 + ew).view(n, 1, 1)) & on.view(n, 1, 1)).unsqueeze(1)
+    return torch.where(box, torch.rand(x.shape, generator=g), x)
 
 
 def ferplus_votes(files: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -127,8 +148,7 @@ def fit_blend(out: torch.Tensor, y13: np.ndarray, major: np.ndarray) -> tuple[fl
     best = None
     for w in np.round(np.arange(0, 1.0001, 0.05), 2):
         s = scores(out, y13, major, float(w))
-        m = (s["fer13_blend"] - 0.68, s["plus_blend"] - 0.82)
-        key = (sum(x >= 0 for x in m), min(m))
+        key = target_key(s)
         if best is None or key > best[0]:
             best = (key, float(w), s)
     _, w, s = best
@@ -144,6 +164,12 @@ def fit_blend(out: torch.Tensor, y13: np.ndarray, major: np.ndarray) -> tuple[fl
     p1 = torch.softmax(lp, 1)
     s["ece_plus_t1"] = ece(p1.max(1)[0].numpy(), (p1.argmax(1) == y).numpy())
     return w, t, s
+
+
+def target_key(s: dict) -> tuple[int, float]:
+    """How a blend scores against issue 10's two targets: (targets met, smallest margin)."""
+    m = (s["fer13_blend"] - 0.68, s["plus_blend"] - 0.82)
+    return sum(x >= 0 for x in m), min(m)
 
 
 def fit_runtime(out: torch.Tensor, votes: np.ndarray, major: np.ndarray, w: float, t: float) -> dict:
@@ -190,7 +216,7 @@ def ece(conf: np.ndarray, correct: np.ndarray, bins: int = 10) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", type=Path, default=HERE / "cache" / "data.npz")
-    ap.add_argument("--epochs", type=int, default=28)
+    ap.add_argument("--epochs", type=int, default=90)
     ap.add_argument("--bs", type=int, default=128)
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--wd", type=float, default=1e-3)
@@ -199,7 +225,14 @@ def main() -> None:
     ap.add_argument("--width", type=float, default=0.75, help="channel multiplier of DEFAULT_CFG")
     ap.add_argument("--smile-frac", type=float, default=0.2, help="SMILEsmileD share of a batch")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--threads", type=int, default=1, help="1 is fastest on a busy 2-core machine")
+    ap.add_argument("--threads", type=int, default=2, help="torch threads (1 is faster on a busy 2-core machine)")
+    ap.add_argument("--bf16", action="store_true",
+                    help="bfloat16 autocast for the forward pass (about 2x faster where the CPU has "
+                         "AVX512-BF16; fp32 master weights either way)")
+    ap.add_argument("--erase", type=float, default=0.5, help="random-erasing probability per crop")
+    ap.add_argument("--ema", type=float, default=0.999,
+                    help="decay of the weight average kept beside the trained weights (0: none); "
+                         "the one of the two that does better on PublicTest is exported")
     ap.add_argument("--ckpt", type=Path, default=HERE / "cache" / "ckpt.pt")
     ap.add_argument("--resume", action="store_true", help="continue from --ckpt")
     ap.add_argument("--export-only", action="store_true",
@@ -232,12 +265,17 @@ def main() -> None:
     opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=args.wd)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=steps * args.epochs,
                                                 pct_start=0.15)
+    ema = (torch.optim.swa_utils.AveragedModel(
+        net, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(args.ema), use_buffers=True)
+        if args.ema > 0 else None)
     history: list[dict] = []
     start = 0
     t_prev = 0.0
     if (args.resume or args.export_only) and args.ckpt.is_file():
         ck = torch.load(args.ckpt, weights_only=False)
         net.load_state_dict(ck["net"])
+        if ema is not None and "ema" in ck:
+            ema.load_state_dict(ck["ema"])
         opt.load_state_dict(ck["opt"])
         sched.load_state_dict(ck["sched"])
         g.set_state(ck["g"])
@@ -257,9 +295,14 @@ def main() -> None:
         tot = 0.0
         for i in range(steps):
             idx = np.concatenate([pf[i * n_fer : (i + 1) * n_fer], rng.choice(smi_idx, n_smi)])
-            x = augment(X[idx].float().div_(255).unsqueeze(1), g).contiguous(memory_format=torch.channels_last)
+            x = augment(X[idx].float().div_(255).unsqueeze(1), g)
+            if args.erase > 0:
+                x = erase(x, g, args.erase)
+            x = x.contiguous(memory_format=torch.channels_last)
             y, s, p, nf = Y[idx], S[idx], P[idx], NFROW[idx]
-            out = net(x)
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.bf16):
+                out = net(x)
+            out = out.float()
             face = (y >= 0) & ~nf
             le = F.cross_entropy(out[face, :N_FER], y[face], label_smoothing=args.smooth)
             hp = p.sum(1) > 0
@@ -272,16 +315,21 @@ def main() -> None:
             loss.backward()
             opt.step()
             sched.step()
+            if ema is not None:
+                ema.update_parameters(net)
             tot += float(loss.detach())
             if i % 50 == 0:
                 print(f"  epoch {ep + 1} step {i}/{steps} {time.time() - t0:.0f}s", flush=True)
         rec = {"epoch": ep + 1, "loss": round(tot / steps, 4), **evaluate(net, d, PUBLIC),
                **evaluate(net, d, SMILE_VAL), "elapsed_s": round(time.time() - t0)}
+        if ema is not None:
+            rec.update({f"ema_{k}": v for k, v in evaluate(ema.module, d, PUBLIC).items()})
         history.append(rec)
         print(json.dumps(rec), flush=True)
         args.ckpt.parent.mkdir(parents=True, exist_ok=True)
         torch.save({"net": net.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
                     "g": g.get_state(), "rng": rng.bit_generator.state, "torch": torch.get_rng_state(),
+                    **({"ema": ema.state_dict()} if ema is not None else {}),
                     "history": history, "epoch": ep + 1, "elapsed_s": time.time() - t0,
                     "cfg": cfg, "args": vars(args)}, args.ckpt.with_suffix(".tmp"))
         args.ckpt.with_suffix(".tmp").replace(args.ckpt)  # never a half-written checkpoint
@@ -289,11 +337,19 @@ def main() -> None:
     m = d["split"] == PUBLIC
     pub = predict(net, d["x"][m])
     w, t, cal = fit_blend(pub, d["y"][m], d["major"][m])
+    chosen = "trained"
+    if ema is not None:  # the weight average or the trained weights: whichever PublicTest prefers
+        pub_e = predict(ema.module, d["x"][m])
+        fit_e = fit_blend(pub_e, d["y"][m], d["major"][m])
+        print(f"PublicTest blend: trained {cal['fer13_blend']:.4f}/{cal['plus_blend']:.4f}, "
+              f"average {fit_e[2]['fer13_blend']:.4f}/{fit_e[2]['plus_blend']:.4f}", flush=True)
+        if target_key(fit_e[2]) > target_key(cal):
+            net, pub, (w, t, cal), chosen = ema.module, pub_e, fit_e, "average"
     rt = fit_runtime(pub, d["votes"][m], d["major"][m], w, t)
     cal.update(rt)
     export(net, args.out, w, t, {"emotion_lead": rt["emotion_lead"], "face_min": rt["face_min"]})
     result = {"args": {k: str(v) for k, v in vars(args).items()}, "cfg": cfg, "epochs_done": len(history),
-              "train_s": round(time.time() - t0), "blend_w": w, "temperature": round(t, 4),
+              "train_s": round(time.time() - t0), "weights": chosen, "blend_w": w, "temperature": round(t, 4),
               "public": cal, "smile_val": evaluate(net, d, SMILE_VAL)}
     if args.final:
         result["private"] = evaluate(net, d, PRIVATE, w)

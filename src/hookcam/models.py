@@ -158,8 +158,8 @@ _SPECS = [
         name="expression",
         file="expression.onnx",
         # Ours, trained by training/ and shipped in the package. Retraining? Update both values.
-        sha256="e2d4cd40f76c5dfffdbc00863ecf2126e072423507d2f9a2881d33b5e451ac25",
-        size=3118869,
+        sha256="5f5d39fe3dc993da546112207e422d2bb72554ed0338d27d5e927e6498add17d",
+        size=3118872,
         licence="MIT (hookcam's own model; trained on FER2013 with FER+ votes (MIT) and SMILEsmileD, "
         "research-use data)",
         url=None,
