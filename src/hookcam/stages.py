@@ -18,7 +18,8 @@ from hookcam.types import Face
 
 class FrameStage(Protocol):
     """Edits the whole frame; may change its geometry, then returns the faces in the new one.
-    Like effects, heavy work runs in the stage's own worker (`sync` = True: inline)."""
+    Like effects, heavy work runs in the stage's own worker, and a stage may have
+    `bind(run: RunInfo)` (effects/base.py) to learn whether frames go in step (work inline)."""
 
     name: str
     needs: frozenset[str]  # what analysis must compute for this stage ({"faces"} for framing)
