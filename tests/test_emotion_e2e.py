@@ -20,19 +20,22 @@ def closest_sticker(out, src, face, pack, shifts=(-6, 0, 6)):
     sticker is also tried shifted by `shifts` pixels; the question is which sticker, not where."""
     scores = {}
     x, y, w, h = face.box
+    work = src.copy()  # drawn on, then put back: only the sticker's rectangle is compared
     for key in EMOTIONS:
         if key not in pack:
             continue
         best = None
         for dx in shifts:
             for dy in shifts:
-                expected = src.copy()
-                draw(expected, pack[key], (x + dx, y + dy, w, h), face.roll)
-                changed = cv2.absdiff(expected, src).max(axis=2) > 30  # where that sticker would be
-                if changed.sum() < 50:
+                rect = draw(work, pack[key], (x + dx, y + dy, w, h), face.roll)
+                if rect is None:
                     continue
-                score = float(cv2.absdiff(expected, out).max(axis=2)[changed].mean())
-                best = score if best is None else min(best, score)
+                r = (slice(rect[1], rect[3]), slice(rect[0], rect[2]))
+                changed = cv2.absdiff(work[r], src[r]).max(axis=2) > 30  # where that sticker would be
+                if changed.sum() >= 50:
+                    score = float(cv2.absdiff(work[r], out[r]).max(axis=2)[changed].mean())
+                    best = score if best is None else min(best, score)
+                work[r] = src[r]
         if best is not None:
             scores[key] = best
     return min(scores, key=scores.get)

@@ -101,13 +101,14 @@ def place(sticker: Sticker, box, roll: float = 0.0) -> tuple[float, float, float
     return cx, cy, sticker.scale * w, roll
 
 
-def draw(frame: np.ndarray, sticker: Sticker, box, roll: float = 0.0, opacity: float = 1.0) -> None:
-    """Alpha-blend the sticker onto the frame in place, clipped at the frame's edges."""
+def draw(frame: np.ndarray, sticker: Sticker, box, roll: float = 0.0, opacity: float = 1.0):
+    """Alpha-blend the sticker onto the frame in place, clipped at the frame's edges. Returns the
+    rectangle written, (x0, y0, x1, y1), or None when nothing was drawn."""
     cx, cy, width, angle = place(sticker, box, roll)
     sh, sw = sticker.image.shape[:2]
     s = width / sw
     if s * sw < 4:
-        return
+        return None
     # Output patch big enough for the rotated sticker.
     half = 0.5 * math.hypot(sw, sh) * s
     # Keep the sticker on screen when the face is near an edge (a sticker cut off is lost).
@@ -124,7 +125,7 @@ def draw(frame: np.ndarray, sticker: Sticker, box, roll: float = 0.0, opacity: f
     m[1, 2] += cy - y0 - sh / 2
     ax0, ay0, ax1, ay1 = max(x0, 0), max(y0, 0), min(x0 + size, fw), min(y0 + size, fh)
     if ax1 <= ax0 or ay1 <= ay0:
-        return
+        return None
     m[0, 2] -= ax0 - x0
     m[1, 2] -= ay0 - y0
     patch = cv2.warpAffine(sticker.image, m, (ax1 - ax0, ay1 - ay0), flags=cv2.INTER_LINEAR,
@@ -133,3 +134,4 @@ def draw(frame: np.ndarray, sticker: Sticker, box, roll: float = 0.0, opacity: f
     alpha = patch[:, :, 3].astype(np.float32) * (opacity / 255.0)
     roi = frame[ay0:ay1, ax0:ax1]
     roi[:] = cv2.blendLinear(cv2.cvtColor(patch, cv2.COLOR_BGRA2BGR), roi, alpha, 1.0 - alpha)
+    return ax0, ay0, ax1, ay1

@@ -1,0 +1,119 @@
+"""Average several trained expression networks into the one ONNX file hookcam ships.
+
+    python training/ensemble.py cache/ckpt-s0.pt cache/ckpt-s1.pt [--final]
+
+Each checkpoint is a finished `train.py` run (different `--seed`). For each, the trained weights
+or their running average are taken, whichever PublicTest prefers (as train.py does); the
+ensemble's logits are the mean of the members' logits. The blend weight, the temperature and the
+two runtime thresholds are then fitted on PublicTest by train.py's own rules, and the file is
+written with its weights stored as float16 (cast to float32 when onnxruntime loads it: the same
+arithmetic, half the download). PrivateTest is printed only with --final.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from model import ExpressionNet  # noqa: E402
+from prepare import PRIVATE, PUBLIC, SMILE_VAL  # noqa: E402
+from train import (  # noqa: E402
+    DEFAULT_OUT,
+    HERE,
+    evaluate,
+    export,
+    ferplus_votes,
+    fit_blend,
+    fit_runtime,
+    predict,
+    target_key,
+)
+
+
+class Mean(nn.Module):
+    """The mean of several networks' logits."""
+
+    def __init__(self, nets: list[nn.Module]):
+        super().__init__()
+        self.nets = nn.ModuleList(nets)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.stack([n(x) for n in self.nets]).mean(0)
+
+
+def member(path: Path, d: dict) -> tuple[nn.Module, str]:
+    """The trained network of a checkpoint, or its weight average where PublicTest prefers it."""
+    ck = torch.load(path, weights_only=False)
+    net = ExpressionNet(tuple(tuple(c) for c in ck["cfg"]))
+    net.load_state_dict(ck["net"])
+    if "ema" not in ck:
+        return net.eval(), "trained"
+    avg = ExpressionNet(tuple(tuple(c) for c in ck["cfg"]))
+    avg.load_state_dict({k.removeprefix("module."): v for k, v in ck["ema"].items()
+                         if k.startswith("module.")})
+    m = d["split"] == PUBLIC
+    fits = [fit_blend(predict(n, d["x"][m]), d["y"][m], d["major"][m])[2] for n in (net, avg)]
+    return (avg.eval(), "average") if target_key(fits[1]) > target_key(fits[0]) else (net.eval(), "trained")
+
+
+def store_half(path: Path) -> None:
+    """Rewrite an ONNX file with its large float32 weights stored as float16, each cast back to
+    float32 by a Cast node that onnxruntime folds away when it loads the graph."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    m = onnx.load(str(path))
+    g = m.graph
+    casts = []
+    for init in g.initializer:
+        if init.data_type != TensorProto.FLOAT or np.prod(init.dims) < 64:
+            continue
+        a = numpy_helper.to_array(init)
+        name = init.name
+        init.CopyFrom(numpy_helper.from_array(a.astype(np.float16), name + "_f16"))
+        casts.append(helper.make_node("Cast", [name + "_f16"], [name], to=TensorProto.FLOAT))
+    for n in reversed(casts):
+        g.node.insert(0, n)
+    onnx.checker.check_model(m)
+    onnx.save(m, str(path))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("ckpts", type=Path, nargs="+", help="finished train.py checkpoints")
+    ap.add_argument("--data", type=Path, default=HERE / "cache" / "data.npz")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    ap.add_argument("--final", action="store_true", help="also print PrivateTest accuracy")
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+
+    z = np.load(args.data)
+    d = {k: z[k] for k in ("x", "y", "s", "split", "files")}
+    d["votes"], d["major"] = ferplus_votes(d["files"])
+    picked = [member(p, d) for p in args.ckpts]
+    net = Mean([n for n, _ in picked]).eval()
+    m = d["split"] == PUBLIC
+    pub = predict(net, d["x"][m])
+    w, t, cal = fit_blend(pub, d["y"][m], d["major"][m])
+    rt = fit_runtime(pub, d["votes"][m], d["major"][m], w, t)
+    cal.update(rt)
+    export(net, args.out, w, t, {"emotion_lead": rt["emotion_lead"], "face_min": rt["face_min"]})
+    store_half(args.out)
+    result = {"members": {str(p): how for p, (_, how) in zip(args.ckpts, picked)}, "blend_w": w,
+              "temperature": round(t, 4), "public": cal, "smile_val": evaluate(net, d, SMILE_VAL),
+              "size_mb": round(args.out.stat().st_size / 1e6, 2)}
+    if args.final:
+        result["private"] = evaluate(net, d, PRIVATE, w)
+    print(json.dumps(result), flush=True)
+
+
+if __name__ == "__main__":
+    main()
