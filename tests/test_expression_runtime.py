@@ -14,10 +14,10 @@ _spec = importlib.util.spec_from_file_location("hookcam_accuracy", REPO / "bench
 acc = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(acc)
 
-# PrivateTest, measured once on the shipped model (benchmarks/accuracy.py): 65.8% / 81.7% (the
-# model before it: 64.1% / 81.9%). The issue's targets (68% / 82%) are not met; these floors
-# catch a worse model.
-FER2013_MIN, FERPLUS_MIN = 0.65, 0.81
+# PrivateTest, measured once on the shipped model (benchmarks/accuracy.py): 67.0% / 82.5% (the
+# models before it: 65.8% / 81.7%, 64.1% / 81.9%). The issue's FER2013 target (68%) is not met;
+# these floors catch a worse model.
+FER2013_MIN, FERPLUS_MIN = 0.66, 0.815
 
 pytestmark = pytest.mark.skipif(not (acc.SHARED / "data" / "ferplus" / "labels.csv").is_file(),
                                 reason="../shared (test data, FER2013/FER+ labels) not present")

@@ -65,7 +65,7 @@ def member(path: Path, d: dict) -> tuple[nn.Module, str]:
     avg.load_state_dict({k.removeprefix("module."): v for k, v in ck["ema"].items()
                          if k.startswith("module.")})
     m = d["split"] == PUBLIC
-    fits = [fit_blend(predict(n, d["x"][m]), d["y"][m], d["major"][m])[2] for n in (net, avg)]
+    fits = [fit_blend(predict(n, d["x"][m]), d["y"][m], d["major"][m])[3] for n in (net, avg)]
     return (avg.eval(), "average") if target_key(fits[1]) > target_key(fits[0]) else (net.eval(), "trained")
 
 
@@ -162,24 +162,24 @@ def main() -> None:
     net = Mean([n for n, _ in picked]).eval()
     m = d["split"] == PUBLIC
     pub = predict(net, d["x"][m])
-    w, t, cal = fit_blend(pub, d["y"][m], d["major"][m])
-    rt = fit_runtime(pub, d["votes"][m], d["major"][m], w, t)
+    w, mix, t, cal = fit_blend(pub, d["y"][m], d["major"][m])
+    rt = fit_runtime(pub, d["votes"][m], d["major"][m], w, t, mix)
     cal.update(rt)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     tmp = args.out.with_name(args.out.name + ".fp32.tmp")
-    export(net, tmp, w, t, {"emotion_lead": rt["emotion_lead"], "face_min": rt["face_min"]})
+    export(net, tmp, w, t, {"emotion_lead": rt["emotion_lead"], "face_min": rt["face_min"]}, mix)
     if args.fp32:
         store_half(tmp)
         tmp.replace(args.out)
     else:
         quantize(tmp, args.out, d)
         tmp.unlink()
-    result = {"members": {str(p): how for p, (_, how) in zip(args.ckpts, picked)}, "blend_w": w,
+    result = {"members": {str(p): how for p, (_, how) in zip(args.ckpts, picked)}, "blend_w": w, "blend_mix": mix,
               "temperature": round(t, 4), "public": cal, "smile_val": evaluate(net, d, SMILE_VAL),
               "size_mb": round(args.out.stat().st_size / 1e6, 2),
               "onnx_public": onnx_scores(args.out, d, PUBLIC)}
     if args.final:
-        result["private"] = evaluate(net, d, PRIVATE, w)
+        result["private"] = evaluate(net, d, PRIVATE, w, mix)
         result["onnx_private"] = onnx_scores(args.out, d, PRIVATE)
     print(json.dumps(result), flush=True)
 

@@ -60,11 +60,18 @@ def fold_matrix() -> torch.Tensor:
     return m
 
 
-def blend_logp(out: torch.Tensor, w: float) -> torch.Tensor:
-    """Runtime emotion log-scores (EMOTIONS order): w * log p_FER2013 + (1 - w) * log p_FER+
-    (FER+ softmax over its 8 emotions, contempt folded into disgust)."""
-    lp13 = torch.log_softmax(out[:, :N_FER], dim=1)
+MIXES = ("geometric", "linear")
+
+
+def blend_logp(out: torch.Tensor, w: float, mix: str = "geometric") -> torch.Tensor:
+    """Runtime emotion log-scores (EMOTIONS order) from the two emotion heads (FER+ softmax over
+    its 8 emotions, contempt folded into disgust), weight w on FER2013:
+    geometric: w * log p_FER2013 + (1 - w) * log p_FER+;
+    linear: log(w * p_FER2013 + (1 - w) * p_FER+)."""
     pplus = torch.softmax(out[:, N_FER + 1 : N_FER + N_PLUS], dim=1) @ fold_matrix().to(out.dtype)
+    if mix == "linear":
+        return torch.log((w * torch.softmax(out[:, :N_FER], dim=1) + (1 - w) * pplus).clamp_min(1e-8))
+    lp13 = torch.log_softmax(out[:, :N_FER], dim=1)
     return w * lp13 + (1 - w) * torch.log(pplus.clamp_min(1e-8))
 
 
@@ -72,13 +79,13 @@ class Exported(nn.Module):
     """What goes into the ONNX file: uint8-range float input -> `probs` (N, 8) = 7 calibrated
     emotion probabilities then smile probability, and `face` (N, 1) = 1 - P(not a face)."""
 
-    def __init__(self, net: ExpressionNet, w: float = 0.5, temperature: float = 1.0):
+    def __init__(self, net: nn.Module, w: float = 0.5, temperature: float = 1.0, mix: str = "geometric"):
         super().__init__()
         self.net = net
-        self.w, self.t = float(w), float(temperature)
+        self.w, self.t, self.mix = float(w), float(temperature), mix
 
     def forward(self, x: torch.Tensor):
         out = self.net(x / 255.0)
-        probs = torch.softmax(blend_logp(out, self.w) / self.t, dim=1)
+        probs = torch.softmax(blend_logp(out, self.w, self.mix) / self.t, dim=1)
         face = 1 - torch.softmax(out[:, N_FER + 1 :], dim=1)[:, -1:]
         return torch.cat([probs, torch.sigmoid(out[:, N_FER : N_FER + 1])], dim=1), face

@@ -158,8 +158,8 @@ _SPECS = [
         name="expression",
         file="expression.onnx",
         # Ours, trained by training/ and shipped in the package. Retraining? Update both values.
-        sha256="5f5d39fe3dc993da546112207e422d2bb72554ed0338d27d5e927e6498add17d",
-        size=3118872,
+        sha256="87c8a0aea065832dc0e3d62bf273e2f643ef63fd2b25fb8b80deed972555da39",
+        size=1624581,
         licence="MIT (hookcam's own model; trained on FER2013 with FER+ votes (MIT) and SMILEsmileD, "
         "research-use data)",
         url=None,
