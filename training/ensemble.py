@@ -12,8 +12,9 @@ the 99.999th percentile over 512 training crops): two networks then cost less th
 float32 (0.36 ms against 0.85 ms a network on an AVX-512 VNNI EPYC) for about 0.1-0.2 points of
 PublicTest accuracy. 7-bit weights (`reduce_range`): CPUs without VNNI multiply u8 x s8 pairs
 into 16 bits with saturation (onnxruntime's quantisation notes); with 7-bit weights the pair
-sum cannot overflow, so the file computes the same on every x86 CPU. With --fp32 it stays float32, its weights stored as float16 (cast back when
-onnxruntime loads it). PrivateTest is printed only with --final.
+sum cannot overflow, so the file computes the same on every x86 CPU. With --fp32 it stays
+float32, its weights stored as float16 (cast back when onnxruntime loads it). PrivateTest is
+printed only with --final.
 """
 
 from __future__ import annotations
@@ -105,7 +106,6 @@ def quantize(src: Path, out: Path, d: dict, n: int = 512) -> None:
         quantize_static,
     )
     from onnxruntime.quantization.shape_inference import quant_pre_process
-
 
     rows = np.random.default_rng(0).choice(np.flatnonzero(d["split"] == TRAIN), n, replace=False)
     calib = d["x"][np.sort(rows)].astype(np.float32)[:, None]
