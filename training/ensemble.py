@@ -39,8 +39,8 @@ from train import (  # noqa: E402
     ferplus_votes,
     fit_blend,
     fit_runtime,
+    pick_weights,
     predict,
-    target_key,
 )
 
 
@@ -58,16 +58,15 @@ class Mean(nn.Module):
 def member(path: Path, d: dict) -> tuple[nn.Module, str]:
     """The trained network of a checkpoint, or its weight average where PublicTest prefers it."""
     ck = torch.load(path, weights_only=False)
-    net = ExpressionNet(tuple(tuple(c) for c in ck["cfg"]))
-    net.load_state_dict(ck["net"])
-    if "ema" not in ck:
-        return net.eval(), "trained"
-    avg = ExpressionNet(tuple(tuple(c) for c in ck["cfg"]))
-    avg.load_state_dict({k.removeprefix("module."): v for k, v in ck["ema"].items()
-                         if k.startswith("module.")})
-    m = d["split"] == PUBLIC
-    fits = [fit_blend(predict(n, d["x"][m]), d["y"][m], d["major"][m])[3] for n in (net, avg)]
-    return (avg.eval(), "average") if target_key(fits[1]) > target_key(fits[0]) else (net.eval(), "trained")
+    cfg = tuple(tuple(c) for c in ck["cfg"])
+    nets = {"trained": ExpressionNet(cfg)}
+    nets["trained"].load_state_dict(ck["net"])
+    if "ema" in ck:
+        nets["average"] = ExpressionNet(cfg)
+        nets["average"].load_state_dict({k.removeprefix("module."): v for k, v in ck["ema"].items()
+                                         if k.startswith("module.")})
+    name, net, _, _ = pick_weights(nets, d)
+    return net.eval(), name
 
 
 def store_half(path: Path) -> None:
