@@ -335,6 +335,46 @@ def test_page_in_a_real_browser(hookcam):
     reset(hookcam)
 
 
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
+def test_a_slow_state_poll_does_not_undo_a_click(hookcam):
+    """The page polls /api/state every second; a poll asked before a change was answered carries
+    the old settings and must not flip the control back (CI once saw `page.check` fail so)."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    reset(hookcam)
+    slow_polls = """
+      const real = window.fetch.bind(window);
+      window.fetch = (url, init) => String(url).includes("/api/state")
+        ? real(url, init).then(r => new Promise(ok => setTimeout(() => ok(r), 1500))) : real(url, init);
+    """
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--no-first-run"])
+        try:
+            page = browser.new_page()
+            page.add_init_script(slow_polls)
+            page.goto(hookcam.url)
+            page.wait_for_selector("#effect-emotion")
+            page.wait_for_timeout(1200)  # polls are now always in flight
+            # Sample the controls every 50 ms from the click on.
+            page.evaluate("""() => { window.seen = [];
+              setInterval(() => window.seen.push([document.getElementById('framing').checked,
+                document.getElementById('effect-emotion').classList.contains('on')]), 50); }""")
+            page.check("#framing")
+            page.click("#effect-emotion")
+            wait_for(lambda: state(hookcam)["settings"]["framing"] == "auto", 5, "framing from the page")
+            wait_for(lambda: state(hookcam)["settings"]["effect"] == "emotion", 5, "effect from the page")
+            page.wait_for_timeout(3500)  # several slow polls land
+            seen = page.evaluate("window.seen")
+            for i, what in ((0, "framing box"), (1, "effect button")):
+                series = [s[i] for s in seen]
+                assert True in series and all(series[series.index(True):]), f"the {what} flipped back: {series}"
+            assert page.is_checked("#framing") and page.locator("#effect-emotion.on").count() == 1
+        finally:
+            browser.close()
+    reset(hookcam)
+
+
 # ----------------------------------------------------------------------------------- config
 
 
