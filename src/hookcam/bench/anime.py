@@ -171,13 +171,15 @@ def mouth_sync(a_in: np.ndarray, a_out: np.ndarray, skip: int = MOUTH_SKIP, max_
             "output_faces_found": round(found, 3)}
 
 
-IN_STEP_EVERY = 8  # in step: the GAN on every 8th frame (3.75/s at 30 fps, as a 2-core AVX2 laptop)
+IN_STEP_EVERY = 8  # in step: the GAN on every 8th frame (3.75/s at 30 fps, as a 2-core AVX2 laptop),
+# each result shown 8 frames after its crop (it takes that long there)
 
 
 def in_step_run(path: str, model: str, model_dir, warp: bool, every: int = IN_STEP_EVERY
                 ) -> tuple[dict, list[tuple[np.ndarray, np.ndarray]]]:
-    """Every frame in step (no timing, no load): the GAN on every `every`-th frame, warp or hold
-    in between. What a slow CPU shows, made repeatable; `anime-sheet --strip` shows the same."""
+    """Every frame in step (no timing, no load): the GAN on every `every`-th frame, each result
+    shown `every` frames after the crop it was made from, warp or hold in between. What a slow CPU
+    shows, made repeatable; `anime-sheet --strip` shows the same."""
     import av
 
     from hookcam.effects.anime import AnimeEffect
@@ -192,7 +194,7 @@ def in_step_run(path: str, model: str, model_dir, warp: bool, every: int = IN_ST
     pairs = []
     try:
         eff.wait_ready(120)
-        eff.sync, eff.sync_every = True, every
+        eff.sync, eff.sync_every, eff.sync_delay = True, every, every
         with av.open(path) as c:
             for fr in c.decode(video=0):
                 img = fr.to_ndarray(format="bgr24")
@@ -201,12 +203,13 @@ def in_step_run(path: str, model: str, model_dir, warp: bool, every: int = IN_ST
         eff.close()
         store.close()
         det.close()
-    return {"every": every, "warp_cpu": _stats(eff.timings.get("warp_cpu", []))}, pairs
+    return {"every": every, "delay": every, "warp_cpu": _stats(eff.timings.get("warp_cpu", []))}, pairs
 
 
 def mouth_scenario(path: str, model: str, model_dir, max_rate: float | None = None) -> dict:
     """Warp on and off on the same clip: paced (fps, latency, stylisations/s, mouth figures), and
-    in step with the GAN on every 8th frame (mouth figures that do not depend on the machine's load)."""
+    in step with the GAN on every 8th frame, each result 8 frames late (mouth figures that do not
+    depend on the machine's load)."""
     res = {}
     for warp in (True, False):
         figures, pairs = recorded_run(path, model, model_dir, warp, max_rate)
@@ -221,7 +224,7 @@ def mouth_scenario(path: str, model: str, model_dir, max_rate: float | None = No
 
 def mouth_table(scenarios: dict) -> str:
     """Markdown rows: model, clip, warp on/off, mouth_sync_r, mouth_lag_frames, fps, latency p95, stylised/s."""
-    lines = ["| model | clip | warp | mouth_sync_r (lag) paced | in step, GAN every 8th frame | fps | "
+    lines = ["| model | clip | warp | mouth_sync_r (lag) paced | in step, GAN every 8th frame, 8 late | fps | "
              "latency p95 ms | stylised/s | warp CPU ms |",
              "|---|---|---|---|---|---|---|---|---|"]
     for name, r in scenarios.items():

@@ -206,8 +206,9 @@ def build_strip(clip: str, model_dir: str | None, model: str = "anime_jp_face", 
             if i >= start + count:
                 break
             frames.append(fr.to_ndarray(format="bgr24"))
-    # Begin a little before `start` so the strip starts between two stylisations, as live.
-    warm = max(0, start - every)
+    # Begin a little before `start` so the strip starts between two stylisations, as live (each
+    # result shows `every` frames after its crop, as when the GAN takes that long).
+    warm = max(0, start - 2 * every)
     frames = frames[warm:]
     det = FaceDetector()
     faces = []
@@ -227,7 +228,7 @@ def build_strip(clip: str, model_dir: str | None, model: str = "anime_jp_face", 
                           store)
         try:
             eff.wait_ready(120)
-            eff.sync, eff.sync_every = True, every
+            eff.sync, eff.sync_every, eff.sync_delay = True, every, every
             row = []
             for img, fs in zip(frames, faces):
                 row.append(crop_face(eff.apply(img.copy(), fs), view, cell))

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
@@ -52,6 +52,7 @@ class _Result:
 @dataclass
 class _Track:
     p: Placement | None = None
+    late: list = field(default_factory=list)  # sync with sync_delay: (frame due, result) not shown yet
     seq: int = 0
     new: _Result | None = None
     old: _Result | None = None  # what the fade starts from (the real face, the first time)
@@ -121,8 +122,11 @@ class AnimeEffect:
         # e.g. file to file, so every frame is stylised and the result does not depend on timing).
         self.sync = False
         # With sync: stylise only every sync_every-th frame of a face and warp in between (the
-        # contact sheet and the tests use it to see the warp without depending on timing).
+        # contact sheet and the tests use it to see the warp without depending on timing), and
+        # show each result sync_delay frames after the crop it was made from (a slow CPU's GAN
+        # takes that long: a result made in 300 ms comes 9 frames late at 30 fps).
         self.sync_every = 1
+        self.sync_delay = 0
 
     # ------------------------------------------------------------------ public
 
@@ -178,7 +182,9 @@ class AnimeEffect:
                 shown = _process(styl, _Job(crop, "face"))
             elif self.sync:
                 if tr.frames % max(1, self.sync_every) == 0:
-                    self._take(tr, (tr.seq + 1, _process_keep(styl, _Job(crop, "face"))), now, crop)
+                    tr.late.append((tr.frames + self.sync_delay, _process_keep(styl, _Job(crop, "face"))))
+                while tr.late and tr.late[0][0] <= tr.frames:
+                    self._take(tr, (tr.seq + 1, tr.late.pop(0)[1]), now, crop)
                     tr.since = now - FADE_S  # in step: no fade
                 tr.frames += 1
                 shown = self._show(tr, now, crop, styl.crop)
