@@ -37,6 +37,44 @@ class Placement:
         )
 
 
+@dataclass(frozen=True)
+class Offset:
+    """Where a face really is relative to a placement: shift in frame pixels, side ratio, turn."""
+
+    dx: float
+    dy: float
+    scale: float
+    turn: float
+
+    @staticmethod
+    def between(a: Placement, b: Placement) -> Offset:
+        return Offset(b.cx - a.cx, b.cy - a.cy, b.side / a.side, math.atan2(math.sin(b.angle - a.angle),
+                                                                              math.cos(b.angle - a.angle)))
+
+    def apply(self, p: Placement) -> Placement:
+        return Placement(p.cx + self.dx, p.cy + self.dy, p.side * self.scale, p.angle + self.turn)
+
+    def fade(self, k: float) -> Offset:
+        """k of the way from no offset to this one."""
+        return Offset(self.dx * k, self.dy * k, self.scale**k, self.turn * k)
+
+
+def registered(p: Placement, m: np.ndarray, n: int, size: int) -> Placement:
+    """The placement whose size x size crop shows what `m` (a 2x3 similarity on n x n copies of
+    the crop: pixel of p's crop -> pixel of a reference crop) says the reference crop showed."""
+    k = size / n
+    # n-grid -> size-grid pixels (centres line up): x_big = k (x + 0.5) - 0.5
+    big = np.array([[k, 0.0, 0.5 * k - 0.5], [0.0, k, 0.5 * k - 0.5], [0.0, 0.0, 1.0]])
+    small = np.linalg.inv(big)
+    s3 = np.vstack([m, [0.0, 0.0, 1.0]])
+    c3 = np.vstack([crop_matrix(p, size), [0.0, 0.0, 1.0]])
+    a = (big @ s3 @ small @ c3)[:2]  # frame pixels -> reference-crop pixels
+    scale = math.hypot(a[0, 0], a[0, 1])
+    half = size / 2
+    centre = np.linalg.solve(a[:, :2], np.array([half, half]) - a[:, 2])
+    return Placement(float(centre[0]), float(centre[1]), size / scale, math.atan2(a[0, 1], a[0, 0]))
+
+
 def placement(box, keypoints: np.ndarray | None, roll_deg: float = 0.0, crop: str = "tight") -> Placement:
     """Where the crop sits, from BlazeFace keypoints (right eye, left eye, nose, mouth, ...)."""
     if keypoints is not None and len(keypoints) >= 4 and np.all(np.isfinite(keypoints[:4])):

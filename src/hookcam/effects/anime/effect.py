@@ -18,16 +18,18 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from hookcam.effects.anime.align import Placement, crop_face, placement
+from hookcam.effects.anime.align import Offset, Placement, crop_face, placement, registered
 from hookcam.effects.anime.blend import match_seam, paste
 from hookcam.effects.anime.model import default_threads
 from hookcam.effects.anime.stylizer import load_stylizer
-from hookcam.effects.anime.warp import FlowWarp, grey
+from hookcam.effects.anime.warp import FlowWarp, corners, grey, register
 from hookcam.effects.anime.worker import StyleWorker
 from hookcam.types import Face
 
 FADE_S = 0.2  # cross-fade between two stylised results
 WARP_FADE_S = 0.1  # warp on: the new result is warped to the face now; a short fade hides the GAN change
+JOB_ANCHOR = 0.25  # see _job_crop
+OFFSET_FADE = 0.7  # a frame that does not register keeps this share of the last correction
 SMOOTH = 0.6  # share of the new placement taken each frame (keypoints jitter)
 FORGET_S = 1.0  # a face unseen this long is forgotten
 DEFAULT_MAX_FACES = 1  # the GAN's time is shared between faces: one by default
@@ -47,6 +49,18 @@ class _Result:
     styled: np.ndarray  # the stylised crop
     real: np.ndarray | None = None  # the real aligned crop it was made from (None: unknown)
     grey: np.ndarray | None = None  # its small grey copy (for the flow)
+    corners: np.ndarray | None = None  # corners on its face (for registering live crops on it)
+
+
+@dataclass
+class _Reg:
+    """A live crop registered on the shown result's real crop."""
+
+    start: Placement  # where the live crop was cut (and the anime face goes)
+    live: np.ndarray  # the live crop
+    m: np.ndarray | None  # live grey-crop pixels -> the result's grey crop (None: not registered)
+    at: Placement  # the placement the registration puts the face at
+    grey: np.ndarray | None = None  # the live crop's grey copy, where made
 
 
 @dataclass
@@ -63,6 +77,7 @@ class _Track:
     real_old: bool = False  # the fade starts from the real face
     last: np.ndarray | None = None  # the crop shown last frame (warp on)
     last_at: float = 0.0  # when it was shown
+    offset: Offset | None = None  # the last registration relative to the detector's placement
 
 
 def _process(stylizer, job: _Job) -> np.ndarray:
@@ -179,38 +194,99 @@ class AnimeEffect:
             if self.pip and thumb is None:
                 thumb = crop
             if self.sync and self.sync_every <= 1:
-                shown = _process(styl, _Job(crop, "face"))
-            elif self.sync:
-                if tr.frames % max(1, self.sync_every) == 0:
-                    tr.late.append((tr.frames + self.sync_delay, _process_keep(styl, _Job(crop, "face"))))
-                while tr.late and tr.late[0][0] <= tr.frames:
-                    self._take(tr, (tr.seq + 1, tr.late.pop(0)[1]), now, crop)
-                    tr.since = now - FADE_S  # in step: no fade
-                tr.frames += 1
-                shown = self._show(tr, now, crop, styl.crop)
+                shown, at = _process(styl, _Job(crop, "face")), tr.p
             else:
-                self.worker.submit(key, _Job(crop, "face"))
-                shown = self._shown(tr, key, now, crop, styl.crop)
+                shown, at = self._face(tr, key, image, crop, styl, now)
             if shown is not None:
-                paste(image, shown, tr.p, styl.crop)
+                paste(image, shown, at, styl.crop)
         for key in [k for k, t in self._tracks.items() if now - t.seen > FORGET_S]:
             del self._tracks[key]
             self.worker.forget(key)
         return thumb
 
-    def _shown(self, tr: _Track, key, now: float, current: np.ndarray, crop_kind: str = "tight"
-               ) -> np.ndarray | None:
-        """The stylised crop to show now: the newest result, cross-faded from the previous one."""
+    def _face(self, tr: _Track, key, image, crop, styl, now: float) -> tuple[np.ndarray | None, Placement]:
+        """A face between GAN results: take a new result, give the GAN a crop when it wants one,
+        and return (what to show, where): the newest result warped to the live face (warp on)."""
+        if self.sync:
+            self._due(tr, now, crop)
+        else:
+            self._collect(tr, key, now, crop)
+        c0 = time.thread_time()
+        reg = self._registered(tr, image, crop, styl)
+        spent = time.thread_time() - c0  # the warp's CPU, counted with _show's
+        if self.sync:
+            if tr.frames % max(1, self.sync_every) == 0:
+                job = self._job_crop(tr, image, reg, crop, styl.size)
+                tr.late.append((tr.frames + self.sync_delay, _process_keep(styl, _Job(job, "face"))))
+                if self._due(tr, now, reg.live):  # a result due at once: register on it
+                    reg = self._registered(tr, image, crop, styl)
+            tr.frames += 1
+        elif self.worker.wants(key):  # a crop only when a GAN thread is free to take it
+            c0 = time.thread_time()
+            self.worker.submit(key, _Job(self._job_crop(tr, image, reg, crop, styl.size), "face"))
+            spent += time.thread_time() - c0
+        if tr.new is None:
+            return None, reg.start
+        if not self.warp_on:
+            return self._blend(tr, now), reg.start
+        return self._show(tr, now, reg, styl.crop, spent), reg.start
+
+    def _due(self, tr: _Track, now: float, current: np.ndarray) -> bool:
+        """In step: take the results due by this frame (made sync_delay frames ago); True if any."""
+        took = False
+        while tr.late and tr.late[0][0] <= tr.frames:
+            self._take(tr, (tr.seq + 1, tr.late.pop(0)[1]), now, current)
+            tr.since = now - FADE_S  # in step: no fade
+            took = True
+        return took
+
+    def _collect(self, tr: _Track, key, now: float, current: np.ndarray) -> None:
+        """Take the worker's newest result for this face, if it is new."""
         res = self.worker.result(key)
+        if res is not None and res[0] != tr.seq and res[1][0].shape == current.shape:
+            self._take(tr, res, now, current)
+
+    def _registered(self, tr: _Track, image, crop, styl) -> _Reg:
+        """The live crop registered on the real crop the shown result was made from (warp on).
+        The detector's box lags a moving head by a tenth of a face or more; the registration says
+        where the face really is, so the anime face goes onto it and the flow is left only the
+        mouth and eyes. The search starts where the last frame's registration put the face
+        relative to the detector's box (it moves little from one frame to the next)."""
+        res = tr.new
+        if not self.warp_on or res is None or res.grey is None:
+            return _Reg(tr.p, crop, None, tr.p)
+        if res.corners is None:
+            found = corners(res.grey, styl.crop)
+            res.corners = np.empty((0, 1, 2), np.float32) if found is None else found
+        if not len(res.corners):  # a face without corners to follow: the detector's placement
+            return _Reg(tr.p, crop, None, tr.p)
+        start = tr.offset.apply(tr.p) if tr.offset is not None else tr.p
+        live = crop if start is tr.p else crop_face(image, start, styl.size)
+        now_g = grey(live)
+        m = register(res.grey, res.corners, now_g)
+        if m is None:
+            tr.offset = tr.offset.fade(OFFSET_FADE) if tr.offset is not None else None
+            return _Reg(start, live, None, start, now_g)
+        at = registered(start, m, now_g.shape[0], styl.size)
+        tr.offset = Offset.between(tr.p, at)
+        return _Reg(start, live, m, at, now_g)
+
+    def _job_crop(self, tr: _Track, image, reg: _Reg, crop, size: int) -> np.ndarray:
+        """What the GAN gets: the crop on the registered face drawn back towards the detector's
+        placement by JOB_ANCHOR. Registered crops alone would chain result on result and wander;
+        the detector's alone lag a moving head, and the GAN would draw a face cut off at the side."""
+        if reg.at is tr.p:
+            return crop
+        return crop_face(image, reg.at.blend(tr.p, JOB_ANCHOR), size)
+
+    def _shown_frame(self, tr: _Track, now: float, current: np.ndarray) -> np.ndarray | None:
+        """Whole frame: the newest result, cross-faded from the previous one (no warp)."""
+        res = self.worker.result("frame")
         if res is not None and res[0] != tr.seq:
             if res[1][0].shape != current.shape:
                 return tr.new.styled if tr.new is not None else None
             self._take(tr, res, now, current)
-        if tr.new is None:
-            return None
-        if not self.warp_on or key == "frame":
-            return self._blend(tr, now)
-        return self._show(tr, now, current, crop_kind)
+        return self._blend(tr, now) if tr.new is not None else None
 
     def _take(self, tr: _Track, res: tuple[int, tuple[np.ndarray, np.ndarray]], now: float,
               current: np.ndarray) -> None:
@@ -231,32 +307,30 @@ class AnimeEffect:
         since = tr.last_at if (self.warp_on and not tr.real_old and tr.last is not None) else now
         tr.new, tr.seq, tr.since = new, seq, since
 
-    def _show(self, tr: _Track, now: float, current: np.ndarray, crop_kind: str) -> np.ndarray | None:
-        """The newest result warped to the face now (fading in over what was shown last)."""
-        if tr.new is None:
-            return None
-        if not self.warp_on:
-            return self._blend(tr, now)
+    def _show(self, tr: _Track, now: float, reg: _Reg, crop_kind: str, spent: float = 0.0) -> np.ndarray:
+        """The newest result warped to the face now (fading in over what was shown last); `spent`:
+        CPU seconds the registration took this frame, counted with the warp."""
         t0, c0 = time.perf_counter(), time.thread_time()
         if tr.warp is None:
             tr.warp = FlowWarp(crop_kind)
-        now_g = grey(current)
-        new = self._warped(tr, tr.new, current, now_g)
+        current = reg.live
+        now_g = reg.grey if reg.grey is not None else grey(current)
+        new = self._warped(tr, tr.new, current, now_g, reg.m)
         a = (now - tr.since) / WARP_FADE_S
         if a < 1.0 and tr.old is not None and tr.old.styled.shape == new.shape:
             old = current if tr.real_old else tr.old.styled
             new = cv2.addWeighted(new, a, old, 1.0 - a, 0.0)
         tr.last, tr.last_at = new, now
         self._note("warp", t0)
-        self._note("warp_cpu", c0, time.thread_time())
+        self._note("warp_cpu", c0 - spent, time.thread_time())
         return new
 
-    def _warped(self, tr: _Track, res: _Result, current: np.ndarray, now_g: np.ndarray) -> np.ndarray:
+    def _warped(self, tr: _Track, res: _Result, current: np.ndarray, now_g: np.ndarray,
+                m: np.ndarray | None = None) -> np.ndarray:
         if res.real is None or res.real is current:
             return res.styled
-        out, self.last_warp = tr.warp.warp(res.styled, res.real, res.grey, current, now_g)
+        out, self.last_warp = tr.warp.warp(res.styled, res.real, res.grey, current, now_g, m)
         return out
-
     @staticmethod
     def _blend(tr: _Track, now: float) -> np.ndarray:
         a = (now - tr.since) / FADE_S
@@ -277,7 +351,7 @@ class AnimeEffect:
             shown = _process(styl, _Job(small, "frame"))
         else:
             self.worker.submit("frame", _Job(small, "frame"))
-            shown = self._shown(tr, "frame", now, small)
+            shown = self._shown_frame(tr, now, small)
         if shown is not None:
             cv2.resize(shown, (w, h), dst=image, interpolation=cv2.INTER_LINEAR)
 

@@ -170,7 +170,9 @@ def _quantize_later(styl: GanStylizer, fp32_bytes: bytes, cache: Path, threads: 
     import sys
 
     from hookcam.effects.anime.quantize import cache_paths
+    from hookcam.priority import yield_cpu
 
+    yield_cpu()  # the int8 runtime it may load starts its thread pool from here
     model_path, report_path = cache_paths(cache, styl.info.sha256, styl.size, styl.runtime)
     try:
         if not report_path.exists():

@@ -13,6 +13,8 @@ import time
 from collections.abc import Callable, Hashable
 from typing import Any
 
+from hookcam.priority import yield_cpu
+
 
 class StyleWorker:
     def __init__(self, load: Callable[[], Any], process: Callable[[Any, Any], Any], name: str = "anime",
@@ -28,6 +30,7 @@ class StyleWorker:
         self._last_start: dict[Hashable, float] = {}
         self._submitted = 0
         self._epoch = 0  # bumped by reset(): a result from before it is dropped
+        self._free = 0  # threads in the job loop, free to take a job now
         self._stop = False
         self.stylizer: Any = None
         self.ready = threading.Event()
@@ -45,6 +48,11 @@ class StyleWorker:
             self._jobs[key] = (self._submitted, job)
             self._cv.notify()
             return self._submitted
+
+    def wants(self, key: Hashable) -> bool:
+        """Whether a job submitted now would start at once (a thread is free): the caller need
+        not cut a crop every frame that would only be replaced by the next one."""
+        return self._free > 0 or not self.ready.is_set()
 
     def result(self, key: Hashable) -> tuple[int, Any] | None:
         """(sequence number of the job it was made from, output), or None."""
@@ -76,6 +84,7 @@ class StyleWorker:
         return False
 
     def _run(self, index: int) -> None:
+        yield_cpu()  # the GAN gets what capture, analysis and output leave (see hookcam.priority)
         if index == 0:
             try:
                 self.stylizer = self._load()
@@ -85,13 +94,16 @@ class StyleWorker:
             self.ready.wait()
         while True:
             with self._cv:
+                self._free += 1
                 while not self._jobs and not self._stop:
                     self._cv.wait()
                 if self._stop:
                     return
                 if self._period and (wait := self._next_start - time.monotonic()) > 0:
                     self._cv.wait(wait)  # then take the newest crop
+                    self._free -= 1
                     continue
+                self._free -= 1
                 self._next_start = time.monotonic() + self._period
                 # Round robin between faces: the one started longest ago goes first.
                 key = min(self._jobs, key=lambda k: self._last_start.get(k, 0.0))
