@@ -56,7 +56,6 @@ class _Result:
 class _Reg:
     """A live crop registered on the shown result's real crop."""
 
-    start: Placement  # where the live crop was cut (and the anime face goes)
     live: np.ndarray  # the live crop
     m: np.ndarray | None  # live grey-crop pixels -> the result's grey crop (None: not registered)
     at: Placement  # the placement the registration puts the face at
@@ -190,13 +189,19 @@ class AnimeEffect:
             raw = placement(face.box, face.keypoints, face.roll, styl.crop)
             tr.p = raw if tr.p is None else tr.p.blend(raw, SMOOTH)
             tr.seen = now
-            crop = crop_face(image, tr.p, styl.size)
-            if self.pip and thumb is None:
-                thumb = crop
             if self.sync and self.sync_every <= 1:
+                crop = crop_face(image, tr.p, styl.size)
                 shown, at = _process(styl, _Job(crop, "face")), tr.p
             else:
-                shown, at = self._face(tr, key, image, crop, styl, now)
+                # The live crop: where the last frame's registration put the face relative to the
+                # detector's box (it moves little from one frame to the next), else at the box.
+                c0 = time.thread_time()
+                start = tr.offset.apply(tr.p) if self.warp_on and tr.offset is not None else tr.p
+                crop = crop_face(image, start, styl.size)
+                cut = time.thread_time() - c0 if self.warp_on else 0.0  # a crop a frame is the warp's
+                shown, at = self._face(tr, key, image, crop, start, styl, now, cut)
+            if self.pip and thumb is None:
+                thumb = crop
             if shown is not None:
                 paste(image, shown, at, styl.crop)
         for key in [k for k, t in self._tracks.items() if now - t.seen > FORGET_S]:
@@ -204,32 +209,34 @@ class AnimeEffect:
             self.worker.forget(key)
         return thumb
 
-    def _face(self, tr: _Track, key, image, crop, styl, now: float) -> tuple[np.ndarray | None, Placement]:
+    def _face(self, tr: _Track, key, image, crop, start: Placement, styl, now: float, spent: float = 0.0
+              ) -> tuple[np.ndarray | None, Placement]:
         """A face between GAN results: take a new result, give the GAN a crop when it wants one,
-        and return (what to show, where): the newest result warped to the live face (warp on)."""
+        and return (what to show, where): the newest result warped to the live face (warp on).
+        `crop` is the live crop at `start`; `spent`: CPU seconds already spent for the warp."""
         if self.sync:
             self._due(tr, now, crop)
         else:
             self._collect(tr, key, now, crop)
         c0 = time.thread_time()
-        reg = self._registered(tr, image, crop, styl)
-        spent = time.thread_time() - c0  # the warp's CPU, counted with _show's
+        reg = self._registered(tr, crop, start, styl)
+        spent += time.thread_time() - c0  # the warp's CPU, counted with _show's
         if self.sync:
             if tr.frames % max(1, self.sync_every) == 0:
-                job = self._job_crop(tr, image, reg, crop, styl.size)
+                job = self._job_crop(tr, image, reg, styl.size)
                 tr.late.append((tr.frames + self.sync_delay, _process_keep(styl, _Job(job, "face"))))
-                if self._due(tr, now, reg.live):  # a result due at once: register on it
-                    reg = self._registered(tr, image, crop, styl)
+                if self._due(tr, now, crop):  # a result due at once: register on it
+                    reg = self._registered(tr, crop, start, styl)
             tr.frames += 1
         elif self.worker.wants(key):  # a crop only when a GAN thread is free to take it
             c0 = time.thread_time()
-            self.worker.submit(key, _Job(self._job_crop(tr, image, reg, crop, styl.size), "face"))
+            self.worker.submit(key, _Job(self._job_crop(tr, image, reg, styl.size), "face"))
             spent += time.thread_time() - c0
         if tr.new is None:
-            return None, reg.start
+            return None, start
         if not self.warp_on:
-            return self._blend(tr, now), reg.start
-        return self._show(tr, now, reg, styl.crop, spent), reg.start
+            return self._blend(tr, now), start
+        return self._show(tr, now, reg, styl.crop, spent), start
 
     def _due(self, tr: _Track, now: float, current: np.ndarray) -> bool:
         """In step: take the results due by this frame (made sync_delay frames ago); True if any."""
@@ -246,37 +253,34 @@ class AnimeEffect:
         if res is not None and res[0] != tr.seq and res[1][0].shape == current.shape:
             self._take(tr, res, now, current)
 
-    def _registered(self, tr: _Track, image, crop, styl) -> _Reg:
-        """The live crop registered on the real crop the shown result was made from (warp on).
-        The detector's box lags a moving head by a tenth of a face or more; the registration says
-        where the face really is, so the anime face goes onto it and the flow is left only the
-        mouth and eyes. The search starts where the last frame's registration put the face
-        relative to the detector's box (it moves little from one frame to the next)."""
+    def _registered(self, tr: _Track, crop, start: Placement, styl) -> _Reg:
+        """The live crop (cut at `start`) registered on the real crop the shown result was made
+        from (warp on). The detector's box lags a moving head by a tenth of a face or more; the
+        registration says where the face really is, so the anime face goes onto it and the flow
+        is left only the mouth and eyes."""
         res = tr.new
         if not self.warp_on or res is None or res.grey is None:
-            return _Reg(tr.p, crop, None, tr.p)
+            return _Reg(crop, None, start)
         if res.corners is None:
             found = corners(res.grey, styl.crop)
             res.corners = np.empty((0, 1, 2), np.float32) if found is None else found
-        if not len(res.corners):  # a face without corners to follow: the detector's placement
-            return _Reg(tr.p, crop, None, tr.p)
-        start = tr.offset.apply(tr.p) if tr.offset is not None else tr.p
-        live = crop if start is tr.p else crop_face(image, start, styl.size)
-        now_g = grey(live)
+        if not len(res.corners):  # a face without corners to follow: no registration
+            return _Reg(crop, None, start)
+        now_g = grey(crop)
         m = register(res.grey, res.corners, now_g)
         if m is None:
             tr.offset = tr.offset.fade(OFFSET_FADE) if tr.offset is not None else None
-            return _Reg(start, live, None, start, now_g)
+            return _Reg(crop, None, start, now_g)
         at = registered(start, m, now_g.shape[0], styl.size)
         tr.offset = Offset.between(tr.p, at)
-        return _Reg(start, live, m, at, now_g)
+        return _Reg(crop, m, at, now_g)
 
-    def _job_crop(self, tr: _Track, image, reg: _Reg, crop, size: int) -> np.ndarray:
+    def _job_crop(self, tr: _Track, image, reg: _Reg, size: int) -> np.ndarray:
         """What the GAN gets: the crop on the registered face drawn back towards the detector's
         placement by JOB_ANCHOR. Registered crops alone would chain result on result and wander;
         the detector's alone lag a moving head, and the GAN would draw a face cut off at the side."""
-        if reg.at is tr.p:
-            return crop
+        if reg.m is None:
+            return reg.live
         return crop_face(image, reg.at.blend(tr.p, JOB_ANCHOR), size)
 
     def _shown_frame(self, tr: _Track, now: float, current: np.ndarray) -> np.ndarray | None:
