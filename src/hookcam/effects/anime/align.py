@@ -61,18 +61,24 @@ class Offset:
 
 def registered(p: Placement, m: np.ndarray, n: int, size: int) -> Placement:
     """The placement whose size x size crop shows what `m` (a 2x3 similarity on n x n copies of
-    the crop: pixel of p's crop -> pixel of a reference crop) says the reference crop showed."""
-    k = size / n
-    # n-grid -> size-grid pixels (centres line up): x_big = k (x + 0.5) - 0.5
-    big = np.array([[k, 0.0, 0.5 * k - 0.5], [0.0, k, 0.5 * k - 0.5], [0.0, 0.0, 1.0]])
-    small = np.linalg.inv(big)
-    s3 = np.vstack([m, [0.0, 0.0, 1.0]])
-    c3 = np.vstack([crop_matrix(p, size), [0.0, 0.0, 1.0]])
-    a = (big @ s3 @ small @ c3)[:2]  # frame pixels -> reference-crop pixels
-    scale = math.hypot(a[0, 0], a[0, 1])
-    half = size / 2
-    centre = np.linalg.solve(a[:, :2], np.array([half, half]) - a[:, 2])
-    return Placement(float(centre[0]), float(centre[1]), size / scale, math.atan2(a[0, 1], a[0, 0]))
+    the crop: pixel of p's crop -> pixel of a reference crop) says the reference crop showed.
+    (Plain float arithmetic: numpy's small-matrix calls cost more than the sums.)"""
+    k, h = size / n, size / 2
+    o = 0.5 * k - 0.5  # n-grid -> size-grid pixels (centres line up): x_big = k x + o
+    ma, mb, mt, mc, md, mu = (float(v) for v in m.ravel())
+    # m on size-grid pixels: the same 2x2 part, shift k t + o (1 - row sums)
+    tx, ty = k * mt + o * (1 - ma - mb), k * mu + o * (1 - mc - md)
+    s = size / p.side
+    c, si = math.cos(p.angle) * s, math.sin(p.angle) * s
+    ux, uy = h - c * p.cx - si * p.cy, h + si * p.cx - c * p.cy  # crop_matrix(p, size)
+    # frame pixels -> reference-crop pixels: (m R) x + (m u + t)
+    a00, a01 = ma * c - mb * si, ma * si + mb * c
+    a10, a11 = mc * c - md * si, mc * si + md * c
+    bx, by = ma * ux + mb * uy + tx, mc * ux + md * uy + ty
+    det = a00 * a11 - a01 * a10
+    rx, ry = h - bx, h - by
+    cx, cy = (a11 * rx - a01 * ry) / det, (a00 * ry - a10 * rx) / det
+    return Placement(cx, cy, size / math.hypot(a00, a01), math.atan2(a01, a00))
 
 
 def placement(box, keypoints: np.ndarray | None, roll_deg: float = 0.0, crop: str = "tight") -> Placement:
