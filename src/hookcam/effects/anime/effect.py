@@ -3,9 +3,12 @@
 apply() (a few ms at 720p) only crops, warps and blends: the GAN runs in a StyleWorker on the
 newest crop. Between stylisations the last stylised face is warped to the face's current
 placement (similarity transform), so it follows head motion at full frame rate, and a new
-result cross-fades in over `FADE_S`. With the warp on (`anime_warp`, the default), the shown
-result is also moved by the optical flow between the real crop it was made from and the real
-crop now (warp.py), so the anime mouth and eyes move with the live face at the camera's rate.
+result cross-fades in over `FADE_S`. With the warp on (`anime_warp`, the default), the live
+crop is registered on the real crop the shown result was made from (where the face really is:
+the detector's box lags a moving head), and the result is moved by that and by the optical flow
+between the two real crops (warp.py), so the anime face sits on the face and its mouth and eyes
+move with the live ones at the camera's rate. The GAN gets a crop only when one of its threads
+is free to start on it.
 """
 
 from __future__ import annotations
@@ -335,6 +338,7 @@ class AnimeEffect:
             return res.styled
         out, self.last_warp = tr.warp.warp(res.styled, res.real, res.grey, current, now_g, m)
         return out
+
     @staticmethod
     def _blend(tr: _Track, now: float) -> np.ndarray:
         a = (now - tr.since) / FADE_S
