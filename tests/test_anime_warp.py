@@ -315,3 +315,35 @@ def test_the_anime_face_stays_on_a_moving_head_whose_box_lags(tmp_path, testdata
         err[warp] = float(np.mean(d))
     print("moving head, mean abs difference output vs input on the face: warp on %.1f off %.1f" % (err[True], err[False]))
     assert err[True] < 5.0 and err[True] < 0.4 * err[False], err
+
+
+def test_the_virtual_camera_gets_an_anime_face_that_talks(fuse_camera, testdata):
+    """`hookcam run` from a talking clip into the FUSE virtual camera, paced as a webcam, the GAN
+    capped at 3 stylisations a second (a slow laptop): every frame arrives, and the mouth of the
+    frames the camera got follows the mouth of the clip's own frames."""
+    from conftest import run_cli
+
+    r = run_cli("run", "--input", testdata / TALK, "--output", fuse_camera.device, "--effect", "anime",
+                "--anime-model", "anime_tiny_cute", "--anime-max-rate", "3", "--model-dir", MODELS,
+                "--no-control", "--max-frames", "150")
+    assert r.returncode == 0, r.stderr
+    src = decode(testdata / TALK)[:150]
+    out = [cv2.cvtColor(f, cv2.COLOR_YUV2BGR_I420) for f in fuse_camera.frames()]
+    assert len(out) == len(src) == 150  # nothing dropped: frame i is input frame i
+    sync = _mouth_sync(list(zip(src[30:], out[30:])))  # once the first GAN result is in
+    print("virtual camera mouth sync:", sync)
+    assert sync["output_faces_found"] > 0.95
+    assert sync["mouth_sync_r"] >= 0.85 and sync["mouth_lag_frames"] <= 2, sync
+    x, y, w, h = (int(v) for v in detector_box(src[100]))
+    inner = (slice(y + h // 4, y + h - h // 4), slice(x + w // 4, x + w - w // 4))
+    assert float(cv2.absdiff(out[100][inner], src[100][inner]).mean()) > 8  # really the anime face
+
+
+def detector_box(img):
+    from hookcam.faces.detect import FaceDetector
+
+    d = FaceDetector()
+    try:
+        return d.detect(img)[0].box
+    finally:
+        d.close()
