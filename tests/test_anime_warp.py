@@ -313,7 +313,8 @@ def test_the_anime_face_stays_on_a_moving_head_whose_box_lags(tmp_path, testdata
             inner = (slice(y + bh // 6, y + bh - bh // 6), slice(x + bw // 6, x + bw - bw // 6))
             d.append(float(cv2.absdiff(outs[i][inner], frames[i][inner]).mean()))
         err[warp] = float(np.mean(d))
-    print("moving head, mean abs difference output vs input on the face: warp on %.1f off %.1f" % (err[True], err[False]))
+    print(f"moving head, mean abs difference output vs input on the face: warp on {err[True]:.1f} "
+          f"off {err[False]:.1f}")
     assert err[True] < 5.0 and err[True] < 0.4 * err[False], err
 
 
