@@ -2,7 +2,8 @@
 
 The anime GAN fills every core it is given; on a 2-core laptop its threads would take an equal
 share beside the output loop, which then sends frames late (measured on a 2-core AVX2 machine,
-JP_face on a 720p clip: 18-28 fps instead of 30, frame-to-output latency p95 260-550 ms). A
+JP_face on a 720p clip paced at 30 fps, two runs each: latency p95 21-25 ms and 29.7-29.9 fps
+with the GAN at normal priority, 12-13 ms and 30.0 fps with it lowered, its rate the same). A
 worker thread calls `yield_cpu()` first thing: on Linux the nice value is per thread and threads
 it starts later (the runtime's own pools, compiled on the worker's first call) inherit it, so
 the GAN still gets every cycle the live path leaves idle, but never makes a frame late.

@@ -66,6 +66,23 @@ class _Reg:
 
 
 @dataclass
+class _Cost:
+    """What the warp spent this frame before `_show` (the live crop, registration, the GAN's
+    crop): this thread's CPU seconds and wall seconds, counted with `_show`'s."""
+
+    cpu: float = 0.0
+    wall: float = 0.0
+
+    def add(self, c0: float, w0: float) -> None:
+        self.cpu += time.thread_time() - c0
+        self.wall += time.perf_counter() - w0
+
+    @staticmethod
+    def start() -> tuple[float, float]:
+        return time.thread_time(), time.perf_counter()
+
+
+@dataclass
 class _Track:
     p: Placement | None = None
     late: list = field(default_factory=list)  # sync with sync_delay: (frame due, result) not shown yet
@@ -132,7 +149,8 @@ class AnimeEffect:
         else:
             self.worker = StyleWorker(load, _process_keep, threads=STREAMS, max_rate=max_rate)
         self._tracks: dict[object, _Track] = {}
-        # warp: wall ms; warp_cpu: this thread's CPU ms (what the budget of one core counts)
+        # warp: wall ms; warp_cpu: this thread's CPU ms (what the budget of one core counts); both
+        # include the live crop, its registration and the GAN's crop
         self.timings: dict[str, list[float]] = {"apply": [], "warp": [], "warp_cpu": []}
         self.last_warp = None  # the newest WarpInfo (tests, the sheet)
         # sync: stylise inside apply (the pipeline sets it when it analyses every frame in step,
@@ -198,11 +216,12 @@ class AnimeEffect:
             else:
                 # The live crop: where the last frame's registration put the face relative to the
                 # detector's box (it moves little from one frame to the next), else at the box.
-                c0 = time.thread_time()
+                cost, t = _Cost(), _Cost.start()
                 start = tr.offset.apply(tr.p) if self.warp_on and tr.offset is not None else tr.p
                 crop = crop_face(image, start, styl.size)
-                cut = time.thread_time() - c0 if self.warp_on else 0.0  # a crop a frame is the warp's
-                shown, at = self._face(tr, key, image, crop, start, styl, now, cut)
+                if self.warp_on:  # a crop a frame is the warp's
+                    cost.add(*t)
+                shown, at = self._face(tr, key, image, crop, start, styl, now, cost)
             if self.pip and thumb is None:
                 thumb = crop
             if shown is not None:
@@ -212,18 +231,18 @@ class AnimeEffect:
             self.worker.forget(key)
         return thumb
 
-    def _face(self, tr: _Track, key, image, crop, start: Placement, styl, now: float, spent: float = 0.0
+    def _face(self, tr: _Track, key, image, crop, start: Placement, styl, now: float, cost: _Cost
               ) -> tuple[np.ndarray | None, Placement]:
         """A face between GAN results: take a new result, give the GAN a crop when it wants one,
         and return (what to show, where): the newest result warped to the live face (warp on).
-        `crop` is the live crop at `start`; `spent`: CPU seconds already spent for the warp."""
+        `crop` is the live crop at `start`; `cost`: what the warp has spent on this frame so far."""
         if self.sync:
             self._due(tr, now, crop)
         else:
             self._collect(tr, key, now, crop)
-        c0 = time.thread_time()
+        t = _Cost.start()
         reg = self._registered(tr, crop, start, styl)
-        spent += time.thread_time() - c0  # the warp's CPU, counted with _show's
+        cost.add(*t)
         if self.sync:
             if tr.frames % max(1, self.sync_every) == 0:
                 job = self._job_crop(tr, image, reg, styl.size)
@@ -231,15 +250,15 @@ class AnimeEffect:
                 if self._due(tr, now, crop):  # a result due at once: register on it
                     reg = self._registered(tr, crop, start, styl)
             tr.frames += 1
-        elif self.worker.wants(key):  # a crop only when a GAN thread is free to take it
-            c0 = time.thread_time()
+        elif self.worker.wants():  # a crop only when a GAN thread is free to take it
+            t = _Cost.start()
             self.worker.submit(key, _Job(self._job_crop(tr, image, reg, styl.size), "face"))
-            spent += time.thread_time() - c0
+            cost.add(*t)
         if tr.new is None:
             return None, start
         if not self.warp_on:
             return self._blend(tr, now), start
-        return self._show(tr, now, reg, styl.crop, spent), start
+        return self._show(tr, now, reg, styl.crop, cost), start
 
     def _due(self, tr: _Track, now: float, current: np.ndarray) -> bool:
         """In step: take the results due by this frame (made sync_delay frames ago); True if any."""
@@ -314,9 +333,9 @@ class AnimeEffect:
         since = tr.last_at if (self.warp_on and not tr.real_old and tr.last is not None) else now
         tr.new, tr.seq, tr.since = new, seq, since
 
-    def _show(self, tr: _Track, now: float, reg: _Reg, crop_kind: str, spent: float = 0.0) -> np.ndarray:
-        """The newest result warped to the face now (fading in over what was shown last); `spent`:
-        CPU seconds the registration took this frame, counted with the warp."""
+    def _show(self, tr: _Track, now: float, reg: _Reg, crop_kind: str, cost: _Cost | None = None) -> np.ndarray:
+        """The newest result warped to the face now (fading in over what was shown last); `cost`:
+        what the live crop and registration took this frame, counted with the warp."""
         t0, c0 = time.perf_counter(), time.thread_time()
         if tr.warp is None:
             tr.warp = FlowWarp(crop_kind)
@@ -328,8 +347,9 @@ class AnimeEffect:
             old = current if tr.real_old else tr.old.styled
             new = cv2.addWeighted(new, a, old, 1.0 - a, 0.0)
         tr.last, tr.last_at = new, now
-        self._note("warp", t0)
-        self._note("warp_cpu", c0 - spent, time.thread_time())
+        cost = cost or _Cost()
+        self._note("warp", t0 - cost.wall)
+        self._note("warp_cpu", c0 - cost.cpu, time.thread_time())
         return new
 
     def _warped(self, tr: _Track, res: _Result, current: np.ndarray, now_g: np.ndarray,

@@ -57,7 +57,7 @@ AREA_ERR = 19.0  # grey error (blurred) above which a pixel counts towards that 
 # Registration: up to REG_POINTS corners on the older crop's face, tracked by pyramidal
 # Lucas-Kanade (REG_WIN window, 3 levels) into the live crop; a similarity (scale, turn, shift)
 # fitted with RANSAC needs REG_MIN inliers within REG_TOL grey-crop pixels, a scale within
-# REG_SCALE and a turn within REG_TURN radians, else the detector's placement stays. Chosen on
+# REG_SCALE and a turn within REG_TURN radians, else the tracked corners' median shift is used. Chosen on
 # validation clips re-framed to move like a lively head (about a face width a second): 40
 # points, 10 inliers within 1 px and a 15 px window registered 2 frames in 3 there; these, all.
 REG_POINTS, REG_MIN, REG_TOL, REG_WIN = 50, 8, 2.0, 21

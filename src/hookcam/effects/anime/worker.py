@@ -49,7 +49,7 @@ class StyleWorker:
             self._cv.notify()
             return self._submitted
 
-    def wants(self, key: Hashable) -> bool:
+    def wants(self) -> bool:
         """Whether a job submitted now would start at once (a thread is free): the caller need
         not cut a crop every frame that would only be replaced by the next one."""
         return self._free > 0 or not self.ready.is_set()
