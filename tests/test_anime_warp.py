@@ -163,7 +163,7 @@ def test_a_motion_too_big_for_the_flow_falls_back_to_the_newest_result(testdata,
     def moved(dx: float):
         q = type(p)(p.cx - dx * p.side, p.cy, p.side, p.angle)
         now = crop_face(img, q, 256)
-        return warp.warp(styled, then, grey(then), now, grey(now))
+        return warp.warp(styled, grey(then), grey(now), now)
 
     # A small motion is followed: the stylised face moves with the real one.
     out, info = moved(0.02)
@@ -271,6 +271,26 @@ def test_registration_finds_where_the_face_went(testdata, detector):
         again = crop_face(moved, q, 320)
         core = (slice(80, 240), slice(80, 240))
         assert cv2.absdiff(again[core], then[core]).mean() < 0.35 * cv2.absdiff(now[core], then[core]).mean()
+
+
+def test_the_small_live_crop_lines_up_with_the_big_one(testdata, detector):
+    """The live face's grey copy is cut small straight from the frame (not from a full-size crop):
+    it shows the same face at the same place as the big crop shrunk (a quarter-pixel slip would
+    move every flow vector), and a box cut alone is the same pixels as that box of the big crop."""
+    from hookcam.effects.anime.align import crop_box, crop_face, placement
+    from hookcam.effects.anime.warp import grey_at
+
+    img = cv2.imread(str(testdata / PHOTO))
+    d = detector.detect(img)[0]
+    for size, kind in ((320, "tight"), (256, "loose")):
+        p = placement(d.box, d.keypoints, d.roll, kind)
+        big = crop_face(img, p, size)
+        a, b = grey(big).astype(np.float32), grey_at(img, p, size).astype(np.float32)
+        assert a.shape == b.shape
+        (dx, dy), _ = cv2.phaseCorrelate(a, b, cv2.createHanningWindow(a.shape[::-1], cv2.CV_32F))
+        assert np.hypot(dx, dy) < 0.1, (size, dx, dy)
+        assert np.abs(a - b).mean() < 3.0
+        assert np.array_equal(crop_box(img, p, size, (40, 150, 200, 230)), big[150:230, 40:200])
 
 
 class _Identity:

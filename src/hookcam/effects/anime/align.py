@@ -123,6 +123,24 @@ def crop_face(image: np.ndarray, p: Placement, size: int) -> np.ndarray:
     )
 
 
+def crop_box(image: np.ndarray, p: Placement, size: int, box: tuple[int, int, int, int]) -> np.ndarray:
+    """Pixels (x0, y0, x1, y1) of `crop_face(image, p, size)`, cut alone (the same values)."""
+    x0, y0, x1, y1 = box
+    m = crop_matrix(p, size)
+    m[:, 2] -= (x0, y0)
+    return cv2.warpAffine(image, m, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
+def crop_small(image: np.ndarray, p: Placement, size: int, n: int) -> np.ndarray:
+    """`crop_face(image, p, size)` at n x n, cut straight from the frame: pixel x is centred where
+    `cv2.resize(..., INTER_AREA)` of the big crop puts it (on big pixels k x + (k - 1) / 2, k = size
+    / n), sampled rather than averaged; about a third of the cost of cutting the big crop."""
+    k = size / n
+    m = crop_matrix(p, size) / k
+    m[:, 2] -= (k - 1) / (2 * k)
+    return cv2.warpAffine(image, m, (n, n), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
 def frame_roi(p: Placement, shape: tuple[int, ...]) -> tuple[int, int, int, int] | None:
     """Integer (x0, y0, x1, y1) of the frame area the crop covers, clipped; None if off-frame."""
     h = p.side / 2 * math.sqrt(2) * (abs(math.cos(p.angle)) + abs(math.sin(p.angle))) / math.sqrt(2)

@@ -21,17 +21,24 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from hookcam.effects.anime.align import Offset, Placement, crop_face, placement, registered
+from hookcam.effects.anime.align import (
+    Offset,
+    Placement,
+    crop_box,
+    crop_face,
+    placement,
+    registered,
+)
 from hookcam.effects.anime.blend import match_seam, paste
 from hookcam.effects.anime.model import default_threads
 from hookcam.effects.anime.stylizer import load_stylizer
-from hookcam.effects.anime.warp import FlowWarp, corners, grey, register
+from hookcam.effects.anime.warp import FlowWarp, corners, grey, grey_at, register
 from hookcam.effects.anime.worker import StyleWorker
 from hookcam.types import Face
 
 FADE_S = 0.2  # cross-fade between two stylised results
 WARP_FADE_S = 0.1  # warp on: the new result is warped to the face now; a short fade hides the GAN change
-JOB_ANCHOR = 0.25  # see _job_crop
+JOB_ANCHOR = 0.25  # see _job
 OFFSET_FADE = 0.7  # a frame that does not register keeps this share of the last correction
 SMOOTH = 0.6  # share of the new placement taken each frame (keypoints jitter)
 FORGET_S = 1.0  # a face unseen this long is forgotten
@@ -45,6 +52,7 @@ STREAMS = 3  # stylisations in flight. OpenVINO runs at most one stream per core
 class _Job:
     crop: np.ndarray  # BGR crop (face: aligned square; frame: downscaled frame)
     kind: str  # "face" | "frame"
+    grey: np.ndarray | None = None  # its small grey copy, cut as the live face's is (warp on)
 
 
 @dataclass
@@ -55,14 +63,53 @@ class _Result:
     corners: np.ndarray | None = None  # corners on its face (for registering live crops on it)
 
 
+class _Live:
+    """The live face at a placement: its small grey copy (what the warp compares; cut straight
+    from the frame) and, only when something needs its pixels, the full crop or a box of it. A
+    full-size crop every frame cost more than a tenth of the warp's budget; the warp needs only
+    the box where the live face shows through (an opening mouth)."""
+
+    def __init__(self, image: np.ndarray | None, at: Placement | None, size: int,
+                 crop: np.ndarray | None = None):
+        self.image, self.at, self.size = image, at, size
+        self._crop, self._grey = crop, None
+
+    @classmethod
+    def of(cls, crop: np.ndarray) -> _Live:
+        """A crop already cut (whole-frame scope, in-step tests)."""
+        return cls(None, None, crop.shape[0], crop)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self._crop.shape if self._crop is not None else (self.size, self.size, 3)
+
+    def crop(self) -> np.ndarray:
+        if self._crop is None:
+            self._crop = crop_face(self.image, self.at, self.size)
+        return self._crop
+
+    def grey(self) -> np.ndarray:
+        if self._grey is None:
+            self._grey = grey(self._crop) if self.image is None else grey_at(self.image, self.at, self.size)
+        return self._grey
+
+    def box(self, x0: int, y0: int, x1: int, y1: int) -> np.ndarray:
+        if self._crop is not None:
+            return self._crop[y0:y1, x0:x1]
+        return crop_box(self.image, self.at, self.size, (x0, y0, x1, y1))
+
+    def cut(self, crop: np.ndarray | None) -> bool:
+        """Whether `crop` is this live crop itself."""
+        return crop is not None and crop is self._crop
+
+
 @dataclass
 class _Reg:
     """A live crop registered on the shown result's real crop."""
 
-    live: np.ndarray  # the live crop
+    live: _Live  # the live face
     m: np.ndarray | None  # live grey-crop pixels -> the result's grey crop (None: not registered)
     at: Placement  # the placement the registration puts the face at
-    grey: np.ndarray | None = None  # the live crop's grey copy, where made
 
 
 @dataclass
@@ -106,9 +153,9 @@ def _process(stylizer, job: _Job) -> np.ndarray:
     return out
 
 
-def _process_keep(stylizer, job: _Job) -> tuple[np.ndarray, np.ndarray]:
-    """(stylised, the real crop it was made from): the warp needs both."""
-    return _process(stylizer, job), job.crop
+def _process_keep(stylizer, job: _Job) -> tuple[np.ndarray, _Job]:
+    """(stylised, the job it was made from): the warp needs both."""
+    return _process(stylizer, job), job
 
 
 class AnimeEffect:
@@ -216,12 +263,10 @@ class AnimeEffect:
             else:
                 # The live crop: where the last frame's registration put the face relative to the
                 # detector's box (it moves little from one frame to the next), else at the box.
-                cost, t = _Cost(), _Cost.start()
                 start = tr.offset.apply(tr.p) if self.warp_on and tr.offset is not None else tr.p
-                crop = crop_face(image, start, styl.size)
-                if self.warp_on:  # a crop a frame is the warp's
-                    cost.add(*t)
-                shown, at = self._face(tr, key, image, crop, start, styl, now, cost)
+                live = _Live(image, start, styl.size)
+                shown, at = self._face(tr, key, image, live, styl, now)
+                crop = live.crop() if self.pip else None
             if self.pip and thumb is None:
                 thumb = crop
             if shown is not None:
@@ -231,28 +276,28 @@ class AnimeEffect:
             self.worker.forget(key)
         return thumb
 
-    def _face(self, tr: _Track, key, image, crop, start: Placement, styl, now: float, cost: _Cost
+    def _face(self, tr: _Track, key, image, live: _Live, styl, now: float
               ) -> tuple[np.ndarray | None, Placement]:
         """A face between GAN results: take a new result, give the GAN a crop when it wants one,
-        and return (what to show, where): the newest result warped to the live face (warp on).
-        `crop` is the live crop at `start`; `cost`: what the warp has spent on this frame so far."""
+        and return (what to show, where): the newest result warped to the live face (warp on)."""
+        start = live.at
         if self.sync:
-            self._due(tr, now, crop)
+            self._due(tr, now, live)
         else:
-            self._collect(tr, key, now, crop)
-        t = _Cost.start()
-        reg = self._registered(tr, crop, start, styl)
+            self._collect(tr, key, now, live)
+        cost, t = _Cost(), _Cost.start()
+        reg = self._registered(tr, live, styl)
         cost.add(*t)
         if self.sync:
             if tr.frames % max(1, self.sync_every) == 0:
-                job = self._job_crop(tr, image, reg, styl.size)
-                tr.late.append((tr.frames + self.sync_delay, _process_keep(styl, _Job(job, "face"))))
-                if self._due(tr, now, crop):  # a result due at once: register on it
-                    reg = self._registered(tr, crop, start, styl)
+                job = self._job(tr, image, reg, styl.size)
+                tr.late.append((tr.frames + self.sync_delay, _process_keep(styl, job)))
+                if self._due(tr, now, live):  # a result due at once: register on it
+                    reg = self._registered(tr, live, styl)
             tr.frames += 1
         elif self.worker.wants():  # a crop only when a GAN thread is free to take it
             t = _Cost.start()
-            self.worker.submit(key, _Job(self._job_crop(tr, image, reg, styl.size), "face"))
+            self.worker.submit(key, self._job(tr, image, reg, styl.size))
             cost.add(*t)
         if tr.new is None:
             return None, start
@@ -260,7 +305,7 @@ class AnimeEffect:
             return self._blend(tr, now), start
         return self._show(tr, now, reg, styl.crop, cost), start
 
-    def _due(self, tr: _Track, now: float, current: np.ndarray) -> bool:
+    def _due(self, tr: _Track, now: float, current: _Live) -> bool:
         """In step: take the results due by this frame (made sync_delay frames ago); True if any."""
         took = False
         while tr.late and tr.late[0][0] <= tr.frames:
@@ -269,41 +314,43 @@ class AnimeEffect:
             took = True
         return took
 
-    def _collect(self, tr: _Track, key, now: float, current: np.ndarray) -> None:
+    def _collect(self, tr: _Track, key, now: float, current: _Live) -> None:
         """Take the worker's newest result for this face, if it is new."""
         res = self.worker.result(key)
         if res is not None and res[0] != tr.seq and res[1][0].shape == current.shape:
             self._take(tr, res, now, current)
 
-    def _registered(self, tr: _Track, crop, start: Placement, styl) -> _Reg:
+    def _registered(self, tr: _Track, live: _Live, styl) -> _Reg:
         """The live crop (cut at `start`) registered on the real crop the shown result was made
         from (warp on). The detector's box lags a moving head by a tenth of a face or more; the
         registration says where the face really is, so the anime face goes onto it and the flow
         is left only the mouth and eyes."""
-        res = tr.new
+        res, start = tr.new, live.at
         if not self.warp_on or res is None or res.grey is None:
-            return _Reg(crop, None, start)
+            return _Reg(live, None, start)
         if res.corners is None:
             found = corners(res.grey, styl.crop)
             res.corners = np.empty((0, 1, 2), np.float32) if found is None else found
         if not len(res.corners):  # a face without corners to follow: no registration
-            return _Reg(crop, None, start)
-        now_g = grey(crop)
+            return _Reg(live, None, start)
+        now_g = live.grey()
         m = register(res.grey, res.corners, now_g)
         if m is None:
             tr.offset = tr.offset.fade(OFFSET_FADE) if tr.offset is not None else None
-            return _Reg(crop, None, start, now_g)
+            return _Reg(live, None, start)
         at = registered(start, m, now_g.shape[0], styl.size)
         tr.offset = Offset.between(tr.p, at)
-        return _Reg(crop, m, at, now_g)
+        return _Reg(live, m, at)
 
-    def _job_crop(self, tr: _Track, image, reg: _Reg, size: int) -> np.ndarray:
+    def _job(self, tr: _Track, image, reg: _Reg, size: int) -> _Job:
         """What the GAN gets: the crop on the registered face drawn back towards the detector's
         placement by JOB_ANCHOR. Registered crops alone would chain result on result and wander;
-        the detector's alone lag a moving head, and the GAN would draw a face cut off at the side."""
+        the detector's alone lag a moving head, and the GAN would draw a face cut off at the side.
+        With the warp on, its grey copy is cut the way the live face's is, so the two compare."""
         if reg.m is None:
-            return reg.live
-        return crop_face(image, reg.at.blend(tr.p, JOB_ANCHOR), size)
+            return _Job(reg.live.crop(), "face", reg.live.grey() if self.warp_on else None)
+        at = reg.at.blend(tr.p, JOB_ANCHOR)
+        return _Job(crop_face(image, at, size), "face", grey_at(image, at, size))
 
     def _shown_frame(self, tr: _Track, now: float, current: np.ndarray) -> np.ndarray | None:
         """Whole frame: the newest result, cross-faded from the previous one (no warp)."""
@@ -311,23 +358,23 @@ class AnimeEffect:
         if res is not None and res[0] != tr.seq:
             if res[1][0].shape != current.shape:
                 return tr.new.styled if tr.new is not None else None
-            self._take(tr, res, now, current)
+            self._take(tr, res, now, _Live.of(current))
         return self._blend(tr, now) if tr.new is not None else None
 
-    def _take(self, tr: _Track, res: tuple[int, tuple[np.ndarray, np.ndarray]], now: float,
-              current: np.ndarray) -> None:
+    def _take(self, tr: _Track, res: tuple[int, tuple[np.ndarray, _Job]], now: float, current: _Live) -> None:
         """A new stylised result: it fades in from the previous one (the real face, the first time)."""
-        seq, (styled, src) = res
+        seq, (styled, job) = res
+        src = job.crop
         tr.real_old = tr.new is None
         if tr.real_old:
-            tr.old = _Result(current)  # fade in over the real face (the live one, when warping)
+            tr.old = _Result(current.crop())  # fade in over the real face (the live one, when warping)
         elif not self.warp_on or tr.last is None:
             tr.old = _Result(self._blend(tr, now))
         else:  # what was on screen last frame: one warp a frame, also while fading
             tr.old = _Result(tr.last)
         new = _Result(styled)
         if self.warp_on and src.shape == current.shape:
-            new.real, new.grey = src, grey(src)
+            new.real, new.grey = src, job.grey if job.grey is not None else grey(src)
         # The fade starts from what was shown last, at the time it was shown: a result arriving
         # every frame (a fast GAN) still fades in rather than restarting the fade at 0 each time.
         since = tr.last_at if (self.warp_on and not tr.real_old and tr.last is not None) else now
@@ -339,12 +386,11 @@ class AnimeEffect:
         t0, c0 = time.perf_counter(), time.thread_time()
         if tr.warp is None:
             tr.warp = FlowWarp(crop_kind)
-        current = reg.live
-        now_g = reg.grey if reg.grey is not None else grey(current)
-        new = self._warped(tr, tr.new, current, now_g, reg.m)
+        live = reg.live
+        new = self._warped(tr, tr.new, live, reg.m)
         a = (now - tr.since) / WARP_FADE_S
         if a < 1.0 and tr.old is not None and tr.old.styled.shape == new.shape:
-            old = current if tr.real_old else tr.old.styled
+            old = live.crop() if tr.real_old else tr.old.styled
             new = cv2.addWeighted(new, a, old, 1.0 - a, 0.0)
         tr.last, tr.last_at = new, now
         cost = cost or _Cost()
@@ -352,11 +398,10 @@ class AnimeEffect:
         self._note("warp_cpu", c0 - cost.cpu, time.thread_time())
         return new
 
-    def _warped(self, tr: _Track, res: _Result, current: np.ndarray, now_g: np.ndarray,
-                m: np.ndarray | None = None) -> np.ndarray:
-        if res.real is None or res.real is current:
+    def _warped(self, tr: _Track, res: _Result, live: _Live, m: np.ndarray | None = None) -> np.ndarray:
+        if res.real is None or live.cut(res.real):
             return res.styled
-        out, self.last_warp = tr.warp.warp(res.styled, res.real, res.grey, current, now_g, m)
+        out, self.last_warp = tr.warp.warp(res.styled, res.grey, live.grey(), live.box, m)
         return out
 
     @staticmethod

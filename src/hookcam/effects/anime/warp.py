@@ -23,12 +23,14 @@ the mouth, eyes and the small rest, which it follows well.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
 import cv2
 import numpy as np
 
+from hookcam.effects.anime.align import Placement, crop_small
 from hookcam.effects.anime.blend import ellipse_mask
 
 GRID = 128  # about the side of the grey crops the flow is computed on (DIS ~0.2 ms on one core)
@@ -173,6 +175,13 @@ def grey(crop: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
 
 
+def grey_at(image: np.ndarray, p: Placement, size: int) -> np.ndarray:
+    """`grey(crop_face(image, p, size))`, cut at the small size straight from the frame (sampled,
+    not averaged): what the live face and the GAN's crops are compared on, without a full-size
+    crop a frame."""
+    return cv2.cvtColor(crop_small(image, p, size, grid_side(size)), cv2.COLOR_BGR2GRAY)
+
+
 class FlowWarp:
     """One per face track: DIS flow + remap (not thread-safe: DIS keeps buffers)."""
 
@@ -186,9 +195,12 @@ class FlowWarp:
         """(n, n, 2) float32: pixel x of the crop now was at x + flow[x] in the older crop."""
         return self.dis.calc(now_g, then_g, None)
 
-    def warp(self, styled: np.ndarray, then_real: np.ndarray, then_g: np.ndarray, now_real: np.ndarray,
-             now_g: np.ndarray, m: np.ndarray | None = None) -> tuple[np.ndarray, WarpInfo]:
-        """`styled` (made from `then_real`) moved to how the face looks in `now_real`. `m` (from
+    def warp(self, styled: np.ndarray, then_g: np.ndarray, now_g: np.ndarray,
+             live: np.ndarray | Callable[[int, int, int, int], np.ndarray],
+             m: np.ndarray | None = None) -> tuple[np.ndarray, WarpInfo]:
+        """`styled` (made from the real crop whose grey copy is `then_g`) moved to how the face looks
+        now (grey copy `now_g`). `live`: the live crop, or a function cutting its pixels
+        (x0, y0, x1, y1) (only the box where the live face shows through is needed). `m` (from
         `register`): the similarity taking live grey-crop pixels to the older crop's; the flow then
         only follows what is left (mouth, eyes), and one remap applies both. Flow, statistics and
         remap cover only the box of the paste mask (the rest of the crop is never shown)."""
@@ -247,7 +259,8 @@ class FlowWarp:
                 wt -= ERR_LO
                 wt *= 1.0 / (ERR_HI - ERR_LO)
                 wb = cv2.resize(np.clip(wt, 0, 1), (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)
-                out[y0:y1, x0:x1] = cv2.blendLinear(np.ascontiguousarray(now_real[y0:y1, x0:x1]),
+                now = live[y0:y1, x0:x1] if isinstance(live, np.ndarray) else live(x0, y0, x1, y1)
+                out[y0:y1, x0:x1] = cv2.blendLinear(np.ascontiguousarray(now),
                                                     np.ascontiguousarray(out[y0:y1, x0:x1]), wb, 1.0 - wb)
         if trust < 1.0:
             out = cv2.addWeighted(out, trust, styled, 1.0 - trust, 0.0)
