@@ -208,6 +208,16 @@ def test_paced_run_to_mp4_talks_with_the_warp_and_not_without(tmp_path, testdata
     assert on["mouth_sync_r"] > off["mouth_sync_r"] + 0.1, res
 
 
+def test_the_bench_counts_a_clip_that_does_not_say_its_length(testdata):
+    """The bench's recording is sized from the clip's length (packets counted where the container
+    does not say), never a fixed guess: 900 720p pairs were 5 GB."""
+    from hookcam.bench.anime import RECORD_BYTES, _count_frames
+
+    for clip in ("video/dlib_elon-musk-smoke.gif", TALK):
+        assert _count_frames(str(testdata / clip)) == len(decode(testdata / clip)), clip
+    assert RECORD_BYTES // (2 * 720 * 1280 * 3) >= 300  # enough for the bench's 300 frames of 720p
+
+
 def test_the_warp_is_a_setting_and_a_flag():
     from hookcam.cli import build_parser
     from hookcam.commands.run import settings_from_args

@@ -82,7 +82,15 @@ def int8_vs_fp32(model: str, store, cache_dir: Path, reps: int = 6, runtime: str
 
 MOUTH_SKIP = 15  # first frames left out of the mouth figures (the first GAN result is on its way)
 MAX_LAG = 15  # lags (output behind input, frames) searched for the best r
+RECORD_BYTES = 2 << 30  # memory for the recorded (input, output) frames: 388 pairs at 720p
 UPPER_LIP, LOWER_LIP, FOREHEAD, CHIN = 13, 14, 10, 152  # Face Landmarker mesh points (inner lips)
+
+
+def _count_frames(path: str) -> int:
+    import av
+
+    with av.open(str(path)) as c:
+        return sum(1 for pkt in c.demux(video=0) if pkt.size)
 
 
 def recorded_run(path: str, model: str, model_dir, warp: bool, max_rate: float | None = None,
@@ -108,7 +116,10 @@ def recorded_run(path: str, model: str, model_dir, warp: bool, max_rate: float |
     # Every frame's input and output, copied into memory taken and touched before the run: a
     # fresh allocation a frame (two 720p copies, 5.5 MB) made the output loop itself late on a
     # 2-core machine (latency p95 265 ms against 16 ms unrecorded), which is not what is measured.
-    frames = n or 900
+    # At most RECORD_BYTES of them (the frames after that still run, unrecorded); a clip that does
+    # not say its length is counted first (its packets, not decoded).
+    pair = 2 * info.height * info.width * 3
+    frames = max(1, min(n or _count_frames(path), RECORD_BYTES // pair))
     buf = np.ones((frames, 2, info.height, info.width, 3), np.uint8)
     pairs: list[tuple[np.ndarray, np.ndarray]] = []
     apply = eff.apply
