@@ -169,3 +169,25 @@ def test_glibc_takes_the_arena_limit(monkeypatch):
     assert limit_arenas() is sys.platform.startswith("linux")
     monkeypatch.setenv("MALLOC_ARENA_MAX", "4")
     assert limit_arenas() is False  # the user's own setting wins
+
+
+def test_opencv_runs_on_the_calling_thread_and_baselines_get_its_pool(monkeypatch):
+    import cv2
+
+    from hookcam.opencv_threads import ENV, calling_thread, library_default
+
+    before = cv2.getNumThreads()
+    try:
+        monkeypatch.setenv(ENV, "2")
+        cv2.setNumThreads(2)
+        assert calling_thread() is False and cv2.getNumThreads() == 2  # the user's own setting wins
+        monkeypatch.delenv(ENV)
+        assert calling_thread() is True and cv2.getNumThreads() == 1
+        import os
+
+        assert os.environ[ENV] == "1"  # what a cv2 loaded later reads
+        with library_default():
+            assert cv2.getNumThreads() == len(os.sched_getaffinity(0))
+        assert cv2.getNumThreads() == 1
+    finally:
+        cv2.setNumThreads(before)

@@ -69,9 +69,11 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 0
     from hookcam.heap import limit_arenas
+    from hookcam.opencv_threads import calling_thread
     from hookcam.quiet import StderrFilter, quiet_environment
 
     limit_arenas()  # before any thread starts (heap.py)
+    calling_thread()  # OpenCV without its thread pool (opencv_threads.py)
     quiet = None
     if not args.verbose:  # native libraries' log lines off (see quiet.py)
         quiet_environment()

@@ -42,6 +42,7 @@ def add_parser(sub) -> None:
 def main(args) -> int:
     from hookcam.bench import core
     from hookcam.errors import HookcamError
+    from hookcam.opencv_threads import library_default
 
     path = Path(args.input)
     if not path.is_file():
@@ -58,11 +59,13 @@ def main(args) -> int:
                  "scenarios": {}}
     for name in wanted:
         print(f"hookcam bench: {name} ...", file=sys.stderr)
-        if name == "original":
-            res = {name: core.original_scenario(str(path), args.frames)}
+        if name == "original":  # the 2020 script ran OpenCV with its own thread pool
+            with library_default():
+                res = {name: core.original_scenario(str(path), args.frames)}
         elif name == "original-emotion":
             try:
-                res = {name: core.original_scenario(str(path), args.frames, emotion=True)}
+                with library_default():
+                    res = {name: core.original_scenario(str(path), args.frames, emotion=True)}
             except ImportError:
                 print("hookcam bench: original-emotion needs torch (pip install 'hookcam[bench]'); skipped",
                       file=sys.stderr)
