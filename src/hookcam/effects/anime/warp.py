@@ -33,7 +33,10 @@ import numpy as np
 from hookcam.effects.anime.align import Placement, crop_small
 from hookcam.effects.anime.blend import ellipse_mask
 
-GRID = 128  # about the side of the grey crops the flow is computed on (DIS ~0.2 ms on one core)
+GRID = 128  # about the side of the grey crops the flow is computed on: the crop side over a whole
+# factor (160 for JP_face's 320, 128 for tiny_Cute's 256; DIS 0.55 ms a frame at 160 on one AVX2
+# core). 128 for JP_face's 320 was tried: mouth sync in step with the real GAN on the validation
+# clips 0.829 -> 0.784, so not.
 FINEST_SCALE = 1  # DIS patches down to 1/2 of the grey crop. With an identity "GAN" (the real crop
 # warped, so a perfect warp gives r 1) and results 9 frames late, as on a slow laptop, mouth sync on
 # the validation clips lp_s32 / tps_driving: 1/4 0.82/0.91, 1/2 0.92/0.95 (1/1 on an 80 grid 0.87/0.89,
