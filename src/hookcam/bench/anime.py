@@ -119,14 +119,14 @@ def recorded_run(path: str, model: str, model_dir, warp: bool, max_rate: float |
     # At most RECORD_BYTES of them (the frames after that still run, unrecorded); a clip that does
     # not say its length is counted first (its packets, not decoded).
     pair = 2 * info.height * info.width * 3
-    frames = max(1, min(n or _count_frames(path), RECORD_BYTES // pair))
-    buf = np.ones((frames, 2, info.height, info.width, 3), np.uint8)
+    kept = max(1, min(n or _count_frames(path), RECORD_BYTES // pair))
+    buf = np.ones((kept, 2, info.height, info.width, 3), np.uint8)
     pairs: list[tuple[np.ndarray, np.ndarray]] = []
     apply = eff.apply
 
     def recording(image, faces):
         i = len(pairs)
-        if i >= frames:
+        if i >= kept:
             return apply(image, faces)
         np.copyto(buf[i, 0], image)
         out = apply(image, faces)

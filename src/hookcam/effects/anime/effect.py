@@ -76,7 +76,8 @@ class _Live:
 
     @classmethod
     def of(cls, crop: np.ndarray) -> _Live:
-        """A crop already cut (whole-frame scope, in-step tests)."""
+        """A crop already cut, without the frame it came from (whole-frame scope: only its
+        pixels and shape are asked for)."""
         return cls(None, None, crop.shape[0], crop)
 
     @property
@@ -90,7 +91,7 @@ class _Live:
 
     def grey(self) -> np.ndarray:
         if self._grey is None:
-            self._grey = grey(self._crop) if self.image is None else grey_at(self.image, self.at, self.size)
+            self._grey = grey_at(self.image, self.at, self.size)
         return self._grey
 
     def box(self, x0: int, y0: int, x1: int, y1: int) -> np.ndarray:
@@ -258,17 +259,16 @@ class AnimeEffect:
             tr.p = raw if tr.p is None else tr.p.blend(raw, SMOOTH)
             tr.seen = now
             if self.sync and self.sync_every <= 1:
-                crop = crop_face(image, tr.p, styl.size)
-                shown, at = _process(styl, _Job(crop, "face")), tr.p
+                live = _Live(image, tr.p, styl.size)
+                shown, at = _process(styl, _Job(live.crop(), "face")), tr.p
             else:
                 # The live crop: where the last frame's registration put the face relative to the
                 # detector's box (it moves little from one frame to the next), else at the box.
                 start = tr.offset.apply(tr.p) if self.warp_on and tr.offset is not None else tr.p
                 live = _Live(image, start, styl.size)
                 shown, at = self._face(tr, key, image, live, styl, now)
-                crop = live.crop() if self.pip else None
             if self.pip and thumb is None:
-                thumb = crop
+                thumb = live.crop()
             if shown is not None:
                 paste(image, shown, at, styl.crop)
         for key in [k for k, t in self._tracks.items() if now - t.seen > FORGET_S]:
@@ -380,7 +380,7 @@ class AnimeEffect:
         since = tr.last_at if (self.warp_on and not tr.real_old and tr.last is not None) else now
         tr.new, tr.seq, tr.since = new, seq, since
 
-    def _show(self, tr: _Track, now: float, reg: _Reg, crop_kind: str, cost: _Cost | None = None) -> np.ndarray:
+    def _show(self, tr: _Track, now: float, reg: _Reg, crop_kind: str, cost: _Cost) -> np.ndarray:
         """The newest result warped to the face now (fading in over what was shown last); `cost`:
         what the live crop and registration took this frame, counted with the warp."""
         t0, c0 = time.perf_counter(), time.thread_time()
@@ -393,7 +393,6 @@ class AnimeEffect:
             old = live.crop() if tr.real_old else tr.old.styled
             new = cv2.addWeighted(new, a, old, 1.0 - a, 0.0)
         tr.last, tr.last_at = new, now
-        cost = cost or _Cost()
         self._note("warp", t0 - cost.wall)
         self._note("warp_cpu", c0 - cost.cpu, time.thread_time())
         return new
