@@ -201,7 +201,7 @@ def test_preview_jpeg_and_mjpeg_stream(hookcam):
     rate = parts / (time.monotonic() - t0)
     assert 3 <= rate <= 17, f"{parts} parts in 2 s"  # new frames only, capped at ~15 fps
     assert watchers == 1
-    wait_for(lambda: hookcam.http.get("/api/stats").json()["preview_watchers"] == 0, 5,
+    wait_for(lambda: hookcam.http.get("/api/stats").json()["preview_watchers"] == 0, 3,
              "the stream to end when the viewer left (no JPEG encoding for nobody)")
 
 

@@ -158,8 +158,18 @@ class Preview:
                     self.encoded += 1
             return self._jpeg
 
-    def stream(self, stop: threading.Event):
-        """multipart/x-mixed-replace parts, at most STREAM_FPS a second, new frames only."""
+    async def stream(self, stop: threading.Event):
+        """multipart/x-mixed-replace parts, at most STREAM_FPS a second, new frames only.
+
+        An async generator on purpose: when the viewer leaves, Starlette cancels it at an await
+        and the `finally` runs at once. A plain generator is iterated in a worker thread and is
+        only closed when the garbage collector gets to it, so the watcher count (and the JPEG
+        encoding it keeps alive) could outlive the viewer by seconds.
+        """
+        import asyncio
+
+        from anyio import to_thread
+
         period = 1.0 / STREAM_FPS
         with self._lock:
             self.watchers += 1
@@ -169,9 +179,9 @@ class Preview:
             while not stop.is_set() and not self.pipeline.stopped:
                 delay = next_due - time.monotonic()
                 if delay > 0:
-                    time.sleep(delay)
+                    await asyncio.sleep(delay)
                 next_due = max(next_due + period, time.monotonic())
-                data = self.jpeg()
+                data = await to_thread.run_sync(self.jpeg)  # encoding stays off the event loop
                 if data is None or data is last:
                     continue
                 last = data
