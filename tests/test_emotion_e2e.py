@@ -98,3 +98,40 @@ def test_emotion_effect_puts_a_sticker_on_each_face(testdata):
     pack = load_pack(None)
     for f in faces:
         assert closest_sticker(out, img, f, pack) == "happy"
+
+
+def test_the_label_number_is_the_averaged_probability_that_chose_the_label(testdata):
+    """The label's "93%" is the shown emotion's probability averaged the way the label was chosen,
+    so it moves as calmly as the label does. (This frame's own probability jumps about: on the
+    talking clip 10 points a frame under a steady label, and it read "happy 10%" while the label
+    was held.)"""
+    import re
+
+    from hookcam.analysis.analyzer import Analyzer
+    from hookcam.effects.emotion import label_text
+
+    an = Analyzer(frozenset({"emotion", "smile"}))
+    shown, raw, labels = [], [], []
+    try:
+        for i, img in enumerate(decode_video(testdata / "video/lp_d12.mp4")):
+            faces = an.process(img, i / 25.0)
+            if faces and faces[0].emotion:
+                f = faces[0]
+                m = re.fullmatch(r"(\w+) (\d+)%", label_text(f))
+                assert m and m.group(1) == f.emotion
+                assert int(m.group(2)) == round(f.emotion_score * 100)
+                shown.append(f.emotion_score)
+                raw.append(f.emotion_scores[f.emotion])
+                labels.append(f.emotion)
+    finally:
+        an.close()
+    assert len(labels) > 150 and len(set(labels)) >= 2  # the clip's face changes expression
+    steady = np.array(labels[1:]) == np.array(labels[:-1])
+    jump_shown = np.abs(np.diff(shown))[steady].mean()
+    jump_raw = np.abs(np.diff(raw))[steady].mean()
+    print(f"label number's change a frame under a steady label: {jump_shown * 100:.1f} points "
+          f"(this frame's probability: {jump_raw * 100:.1f})")
+    assert jump_shown < 0.8 * jump_raw
+    # an emotion comes on only when clearly ahead: its number then reads at least 50%
+    ons = [s for k, (a, b, s) in enumerate(zip([None] + labels, labels, shown)) if b != a and b != "neutral"]
+    assert ons and min(ons) >= 0.5, ons

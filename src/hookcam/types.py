@@ -29,7 +29,8 @@ class Face:
     smile: float | None = None  # probability in [0, 1]
     smiling: bool = False  # after hysteresis over time
     emotion: str | None = None  # label after temporal smoothing
-    emotion_scores: dict[str, float] | None = None
+    emotion_scores: dict[str, float] | None = None  # this frame's probabilities
+    emotion_score: float | None = None  # the shown label's probability, averaged as the label is
     landmarks: np.ndarray | None = None  # (N, 2) pixels, when the effect asked for them
     roll: float = 0.0  # head roll in degrees (from eye keypoints), positive = clockwise
     keypoints: np.ndarray | None = None  # (6, 2) BlazeFace keypoints in pixels

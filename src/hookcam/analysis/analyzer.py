@@ -194,6 +194,7 @@ class Analyzer:
                         default="neutral", lead=getattr(model, "emotion_lead", 0.0)))
                     label = ls.update(r.emotions)
                     f.emotion = label if is_face else None  # no face, no emotion
+                    f.emotion_score = ls.scores.get(label) if is_face else None
         t2 = time.perf_counter()
         live = {tr.id for tr in self.tracker.tracks}
         for d in (self._smile, self._emotion, self._corr, self._facecheck):

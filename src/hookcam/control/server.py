@@ -219,6 +219,7 @@ def face_json(f) -> dict:
         "smile": _num(f.smile),
         "smiling": bool(f.smiling),
         "emotion": f.emotion,
+        "emotion_score": _num(f.emotion_score),  # the label's averaged probability (its "93%")
         "emotion_scores": {k: _num(v) for k, v in (f.emotion_scores or {}).items()} or None,
     }
 

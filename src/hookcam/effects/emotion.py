@@ -38,12 +38,20 @@ class EmotionEffect:
             if sticker is not None:
                 draw(image, sticker, f.box, f.roll)
             if self.label:
-                score = (f.emotion_scores or {}).get(f.emotion, 0.0)
-                draw_label(image, f"{f.emotion} {score * 100:.0f}%", f.box, f.roll)
+                draw_label(image, label_text(f), f.box, f.roll)
         return image
 
     def close(self) -> None:
         pass
+
+
+def label_text(f: Face) -> str:
+    """"happy 93%": the shown emotion and its probability averaged the way the label was chosen
+    (this frame's own probability can sit far below it while the label is held, "happy 10%")."""
+    score = f.emotion_score
+    if score is None:
+        score = (f.emotion_scores or {}).get(f.emotion, 0.0)
+    return f"{f.emotion} {score * 100:.0f}%"
 
 
 def draw_label(image: np.ndarray, text: str, box, roll: float = 0.0) -> None:
