@@ -348,7 +348,7 @@ def test_the_anime_face_stays_on_a_moving_head_whose_box_lags(tmp_path, testdata
     assert err[True] < 5.0 and err[True] < 0.4 * err[False], err
 
 
-def test_the_virtual_camera_gets_an_anime_face_that_talks(fuse_camera, testdata):
+def test_the_virtual_camera_gets_an_anime_face_that_talks(fuse_camera, testdata, detector):
     """`hookcam run` from a talking clip into the FUSE virtual camera, paced as a webcam, the GAN
     capped at 3 stylisations a second (a slow laptop): every frame arrives, and the mouth of the
     frames the camera got follows the mouth of the clip's own frames."""
@@ -365,16 +365,6 @@ def test_the_virtual_camera_gets_an_anime_face_that_talks(fuse_camera, testdata)
     print("virtual camera mouth sync:", sync)
     assert sync["output_faces_found"] > 0.95
     assert sync["mouth_sync_r"] >= 0.85 and sync["mouth_lag_frames"] <= 2, sync
-    x, y, w, h = (int(v) for v in detector_box(src[100]))
+    x, y, w, h = (int(v) for v in detector.detect(src[100])[0].box)
     inner = (slice(y + h // 4, y + h - h // 4), slice(x + w // 4, x + w - w // 4))
     assert float(cv2.absdiff(out[100][inner], src[100][inner]).mean()) > 8  # really the anime face
-
-
-def detector_box(img):
-    from hookcam.faces.detect import FaceDetector
-
-    d = FaceDetector()
-    try:
-        return d.detect(img)[0].box
-    finally:
-        d.close()
