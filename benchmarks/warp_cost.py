@@ -8,7 +8,7 @@ interleaved round by round (this machine's speed drifts, so only the pairs compa
 
     python benchmarks/warp_cost.py ../shared/testdata/video/lp_s32.mp4 [--size 320 --crop tight]
 
-Prints one JSON object: the CPU (`lscpu` model name), ms a frame per round for each way, and
+Prints one JSON object: the CPU (its model name, as `lscpu` shows it), ms a frame per round for each way, and
 the medians; a stylised crop is stood in by the first frame's crop mirrored (the warp's cost does
 not depend on what it moves).
 """
@@ -17,25 +17,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import statistics
-import subprocess
 import time
 
 import av
 import cv2
 
+from hookcam.bench.core import cpu_model
 from hookcam.effects.anime import warp as W
 from hookcam.effects.anime.align import crop_box, crop_face, placement
 from hookcam.faces.detect import FaceDetector
-
-
-def cpu_model() -> str:
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
-        return next(line.split(":", 1)[1].strip() for line in out.splitlines() if line.startswith("Model name"))
-    except (OSError, subprocess.CalledProcessError, StopIteration):
-        return platform.processor() or "unknown"
 
 
 def main() -> None:
