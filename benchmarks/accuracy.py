@@ -15,7 +15,8 @@ package or model file is missing print "n/a (reason)".
     about 70% of the square, and alone as a square it fills ("fill"); share found (IoU >= 0.3)
     by the live full pass alone and by the thorough detection (all passes, `hookcam analyze`);
     and the group photos (faces found / faces there).
-(c) emotion: FER2013 PrivateTest (ours through the runtime path, and fer mini-Xception on the
+(c) emotion: FER2013 PrivateTest (ours as `hookcam analyze` runs it, each crop averaged with
+    its mirror image, and in one pass as the live camera runs it; fer mini-Xception on the
     same images) against the original labels and the FER+ majority labels, InspireFace
     happy/sad/anger, muxspace (informative).
 (e) the runtime decisions (Analyzer + effects, as `hookcam run` makes them): neutral frames
@@ -244,10 +245,13 @@ def size_sweep(detect, cases, min_iou: float = 0.3) -> dict:
 
 # ---------------------------------------------------------------- smile / emotion methods
 class Ours:
+    """hookcam's model on stills as `hookcam analyze` runs it: each crop and its mirror image,
+    averaged (`mirror=False`: one pass, as the live camera runs it on each frame)."""
     name = "hookcam expression.onnx"
+    one_pass = "hookcam expression.onnx, one pass (as live)"
 
-    def __init__(self, det: FaceDetector):
-        self.model = ExpressionModel()
+    def __init__(self, det: FaceDetector, mirror: bool = True):
+        self.model = ExpressionModel(mirror=mirror)
         self.det = det
 
     def photo(self, bgr):
@@ -538,12 +542,16 @@ def main() -> None:
         insts[key] = inst
         res["smile"][names[key]] = guarded(lambda: smile_scores(inst)) if not isinstance(inst, str) else inst
 
-    def ours_fer(gray48):
-        e = ours.model.predict_crop(gray48)
-        return np.array([e.emotions[k] for k in EMOTIONS])
+    def probs_of(m):
+        def fer_probs(gray48):
+            e = m.model.predict_crop(gray48)
+            return np.array([e.emotions[k] for k in EMOTIONS])
+        return fer_probs
 
-    res["emotion"][Ours.name] = guarded(lambda: emotion_scores(
-        lambda b: ours.photo(b).label, lambda b: ours.crop(b).label, ours_fer, args.skip_fer))
+    single = Ours(det, mirror=False)  # the live camera's one pass; also the runtime section's model
+    for name, m in ((Ours.name, ours), (Ours.one_pass, single)):
+        res["emotion"][name] = guarded(lambda m=m: emotion_scores(
+            lambda b: m.photo(b).label, lambda b: m.crop(b).label, probs_of(m), args.skip_fer))
     fer = insts["fer"]
     if isinstance(fer, str):
         res["emotion"][FerMiniXception.name] = fer
@@ -554,8 +562,8 @@ def main() -> None:
             args.skip_fer))
     if not args.skip_runtime:
         res["runtime"] = {
-            "neutral": guarded(lambda: neutral_frames(ours.model)),
-            "bunny_frames_with_emotion": guarded(lambda: no_face_frames(ours.model)),
+            "neutral": guarded(lambda: neutral_frames(single.model)),
+            "bunny_frames_with_emotion": guarded(lambda: no_face_frames(single.model)),
             "smile_file": guarded(lambda: smile_delays(paced=False)),
             "smile_paced": guarded(lambda: smile_delays(paced=True)),
         }

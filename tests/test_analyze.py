@@ -86,3 +86,26 @@ def test_video_gives_one_record_per_frame(testdata):
     recs = analyze(testdata / "video/skv_carphone_pristine.mp4")
     assert [r["frame"] for r in recs] == list(range(120))
     assert sum(1 for r in recs if len(r["faces"]) == 1) >= 110
+
+
+def test_single_pass_is_the_live_cameras_answer(testdata):
+    """By default each face is averaged with its mirror image; `--single-pass` is one pass, the
+    same numbers the live camera's model gives for that face."""
+    import numpy as np
+
+    from hookcam.analysis.expression import ExpressionModel
+    from hookcam.faces.detect import FaceDetector
+    from hookcam.sources.images import load_image
+
+    photo = testdata / "expressions/inspireface/emotion_sad.png"
+    both, one = analyze(photo)[0]["faces"], analyze("--single-pass", photo)[0]["faces"]
+    assert len(both) == len(one) == 1 and both[0]["box"] == one[0]["box"]
+    img = load_image(photo)
+    det = FaceDetector(0.5, max_faces=32)
+    d = det.detect_all(img)[0]
+    det.close()
+    live = ExpressionModel().predict(img, [(d.box, d.keypoints)])[0]
+    assert abs(one[0]["smile"] - live.smile) < 1e-3
+    assert np.allclose([one[0]["emotion"]["scores"][k] for k in live.emotions], list(live.emotions.values()), atol=1e-3)
+    diff = max(abs(both[0]["emotion"]["scores"][k] - one[0]["emotion"]["scores"][k]) for k in live.emotions)
+    assert diff > 1e-3, "the default should differ from one pass (the mirror image is a second opinion)"

@@ -14,10 +14,12 @@ _spec = importlib.util.spec_from_file_location("hookcam_accuracy", REPO / "bench
 acc = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(acc)
 
-# PrivateTest, measured once on the shipped model (benchmarks/accuracy.py): 67.0% / 82.5% (the
-# models before it: 65.8% / 81.7%, 64.1% / 81.9%). The issue's FER2013 target (68%) is not met;
+# PrivateTest on the shipped model (benchmarks/accuracy.py), one pass as the live camera runs it:
+# 67.0% / 82.5% (the models before it: 65.8% / 81.7%, 64.1% / 81.9%); averaged with the mirror
+# image as `hookcam analyze` runs it: 67.3% / 83.1%. The issue's FER2013 target (68%) is not met;
 # these floors catch a worse model.
 FER2013_MIN, FERPLUS_MIN = 0.66, 0.815
+MIRROR_FER2013_MIN, MIRROR_FERPLUS_MIN = 0.665, 0.825
 
 pytestmark = pytest.mark.skipif(not (acc.SHARED / "data" / "ferplus" / "labels.csv").is_file(),
                                 reason="../shared (test data, FER2013/FER+ labels) not present")
@@ -37,18 +39,46 @@ def _pct(s: str) -> float:
 
 
 def test_fer2013_and_ferplus_private_test(model):
-    """The runtime output (blended, calibrated), scored once against each label set."""
+    """The runtime output (blended, calibrated), scored against each label set: one pass (live)
+    and the mirror average (`hookcam analyze`), which must be at least as good on both."""
     import numpy as np
 
+    from hookcam.analysis.expression import ExpressionModel
     from hookcam.types import EMOTIONS
 
-    def probs(gray):
-        e = model.predict_crop(gray)
+    mirror = ExpressionModel(mirror=True)
+    crops = {}
+
+    def probs(m, gray):
+        key = gray.tobytes()  # each image is aligned once (2.3 kB), then run through both
+        if key not in crops:
+            crops[key] = model.whole_image_crop(gray)[None]
+        e = m.predict_crops(crops[key])[0]
         return np.array([e.emotions[k] for k in EMOTIONS])
 
-    r = acc.emotion_scores(lambda b: "x", lambda b: "x", probs)
-    assert _pct(r["fer2013_private"]) >= FER2013_MIN, r
-    assert _pct(r["ferplus_private"]) >= FERPLUS_MIN, r
+    one = acc.emotion_scores(lambda b: "x", lambda b: "x", lambda g: probs(model, g))
+    two = acc.emotion_scores(lambda b: "x", lambda b: "x", lambda g: probs(mirror, g))
+    assert _pct(one["fer2013_private"]) >= FER2013_MIN, one
+    assert _pct(one["ferplus_private"]) >= FERPLUS_MIN, one
+    assert _pct(two["fer2013_private"]) >= MIRROR_FER2013_MIN, two
+    assert _pct(two["ferplus_private"]) >= MIRROR_FERPLUS_MIN, two
+    for k in ("fer2013_private", "ferplus_private"):
+        assert _pct(two[k]) >= _pct(one[k]), (one, two)
+
+
+def test_mirror_average_is_the_mean_of_the_two_passes(model):
+    """`mirror=True` answers with the mean of the crop's and its mirror image's probabilities."""
+    import numpy as np
+
+    from hookcam.analysis.expression import ExpressionModel
+    from hookcam.types import EMOTIONS
+
+    crop = model.whole_image_crop(acc.imread(acc.EXPR / "inspireface" / "emotion_sad.png"))
+    a, b = model.predict_crops(np.stack([crop, crop[:, ::-1]]))
+    m = ExpressionModel(mirror=True).predict_crops(crop[None])[0]
+    vec = lambda e: np.array([*(e.emotions[k] for k in EMOTIONS), e.smile, e.face])  # noqa: E731
+    assert not np.allclose(vec(a), vec(b), atol=1e-3)  # the mirror image really is a second opinion
+    assert np.allclose(vec(m), (vec(a) + vec(b)) / 2, atol=1e-5)
 
 
 def test_still_faces_read_neutral(model):

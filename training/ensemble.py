@@ -5,7 +5,8 @@
 Each checkpoint is a finished `train.py` run (different `--seed`). For each, the trained weights
 or their running average are taken, whichever PublicTest prefers (as train.py does); the
 ensemble's logits are the mean of the members' logits. The blend weight, the temperature and the
-two runtime thresholds are then fitted on PublicTest by train.py's own rules.
+two runtime thresholds are then fitted on PublicTest by train.py's own rules; the blend must hold
+both for one pass (the live camera) and for the mirror average (`hookcam analyze`).
 
 The file is quantised to int8 (static, QDQ, per-channel 7-bit weights, activation ranges from
 the 99.999th percentile over 512 training crops): two networks then cost less than one in
@@ -161,7 +162,8 @@ def main() -> None:
     net = Mean([n for n, _ in picked]).eval()
     m = d["split"] == PUBLIC
     pub = predict(net, d["x"][m])
-    w, mix, t, cal = fit_blend(pub, d["y"][m], d["major"][m])
+    mirrored = (pub + predict(net, np.ascontiguousarray(d["x"][m][:, :, ::-1]))) / 2  # as hookcam analyze
+    w, mix, t, cal = fit_blend(pub, d["y"][m], d["major"][m], mirrored)
     rt = fit_runtime(pub, d["votes"][m], d["major"][m], w, t, mix)
     cal.update(rt)
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -6,7 +6,8 @@ The runtime shows one label per face, scored against two label sets that agree o
 faces: FER2013's original label (target >= 68%) and the FER+ majority (>= 82%). This prints, for the
 committed pair's two emotion heads:
 - the blend the runtime uses (`model.blend_logp`) at each weight w, linear and geometric: FER2013 /
-  FER+ accuracy;
+  FER+ accuracy, for one pass (the live camera) and for the mirror average (`hookcam analyze`),
+  and the blend train.py's rule picks for both;
 - vector scaling on top (a per-class bias b on the blended log-scores, Guo et al. 2017), fitted by
   the weighted sum of the two labels' negative log-likelihoods (FER2013 + lam * FER+), scored by
   2-fold cross-validation within PublicTest (3 random splits), so a point reached only by fitting
@@ -27,7 +28,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from model import MIXES, blend_logp  # noqa: E402
 from prepare import PUBLIC  # noqa: E402
-from train import DEFAULT_OUT, ferplus_votes  # noqa: E402
+from train import DEFAULT_OUT, ferplus_votes, fit_blend  # noqa: E402
 
 LOGITS = "/net/ReduceMean_output_0"  # the pair's averaged logits, before the blend
 
@@ -73,12 +74,19 @@ def main() -> None:
     y = d["y"][rows].astype(np.int64)
     major = ferplus_votes(d["files"][rows])[1]
     out = pair_logits(DEFAULT_OUT, d["x"][rows])
+    mirrored = (out + pair_logits(DEFAULT_OUT, np.ascontiguousarray(d["x"][rows][:, :, ::-1]))) / 2
     every = np.ones(len(y), bool)
     print("PublicTest, FER2013 / FER+ accuracy (targets 68% / 82%)")
-    for mix in MIXES:
-        line = [f"w {w:.1f} {a * 100:.1f}/{b * 100:.1f}"
-                for w in np.arange(0.4, 1.01, 0.1) for a, b in [accuracy(blend_logp(out, float(w), mix), y, major, every)]]
-        print(f"  blend {mix:9s} " + ", ".join(line))
+    for name, o in (("one pass (live)", out), ("mirror average (analyze)", mirrored)):
+        print(f" {name}")
+        for mix in MIXES:
+            line = [f"w {w:.1f} {a * 100:.1f}/{b * 100:.1f}" for w in np.arange(0.4, 1.01, 0.1)
+                    for a, b in [accuracy(blend_logp(o, float(w), mix), y, major, every)]]
+            print(f"  blend {mix:9s} " + ", ".join(line))
+    w, mix, t, s = fit_blend(out, y, major, mirrored)
+    print(f"train.fit_blend over both: {mix} w {w}, T {t:.4f}; one pass {s['fer13_blend'] * 100:.1f}/"
+          f"{s['plus_blend'] * 100:.1f}, mirror average {s['mirror_fer13_blend'] * 100:.1f}/"
+          f"{s['mirror_plus_blend'] * 100:.1f}")
     rng = np.random.default_rng(0)
     for w in (0.5, 0.6, 0.7, 0.8):
         lp = blend_logp(out, w, "linear")

@@ -141,17 +141,25 @@ def evaluate(net, d, split: int, w: float = 0.5, mix: str = "geometric") -> dict
     return scores(o, d["y"][m], d["major"][m], w, mix)
 
 
-def fit_blend(out: torch.Tensor, y13: np.ndarray, major: np.ndarray) -> tuple[float, str, float, dict]:
+def fit_blend(out: torch.Tensor, y13: np.ndarray, major: np.ndarray,
+              mirrored: torch.Tensor | None = None) -> tuple[float, str, float, dict]:
     """w and mix: on PublicTest, the blend (weight 0..1 by 0.05, geometric or linear mix) that
     meets the most of issue 10's two accuracy targets (FER2013 original labels >= 68%, FER+
     majority >= 82%), then has the best min(margin) (with one target met: the best accuracy on
     the other while keeping it); T: the temperature minimising the negative log-likelihood of the
-    FER+ majority label (10 annotators: the cleaner label)."""
+    FER+ majority label (10 annotators: the cleaner label).
+    `mirrored`: the logits averaged with the mirror image's (what `hookcam analyze` computes);
+    given, a blend is scored by the worse of its two scores, so the one blend holds for the live
+    camera's one pass (`out`) and for analyze. The fit itself (T) stays on `out`."""
     best = None
     for mix in MIXES:
         for w in np.round(np.arange(0, 1.0001, 0.05), 2):
             s = scores(out, y13, major, float(w), mix)
             key = target_key(s)
+            if mirrored is not None:
+                sm = scores(mirrored, y13, major, float(w), mix)
+                key = min(key, target_key(sm))
+                s.update({f"mirror_{k}": v for k, v in sm.items()})
             if best is None or key > best[0]:
                 best = (key, float(w), mix, s)
     _, w, mix, s = best

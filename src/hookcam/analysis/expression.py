@@ -39,9 +39,15 @@ def default_model_path() -> Path:
 
 
 class ExpressionModel:
-    """`predict(bgr, [(box, keypoints), ...])` -> one `Expression` per face, one ORT call."""
+    """`predict(bgr, [(box, keypoints), ...])` -> one `Expression` per face, one ORT call.
 
-    def __init__(self, path: Path | None = None, threads: int = 1):
+    `mirror=True` also runs each crop's mirror image (in the same call) and averages the two
+    answers: a face's expression does not change in a mirror, so this averages out part of the
+    model's error (FER2013 PublicTest +0.5 to 1 point on both label sets, `training/frontier.py`)
+    for twice the model time. `hookcam analyze` (stills, offline) uses it; the live camera runs
+    one pass a frame and averages over frames instead (`analysis/smoothing.py`)."""
+
+    def __init__(self, path: Path | None = None, threads: int = 1, mirror: bool = False):
         import onnxruntime as ort
 
         self.path = Path(path) if path is not None else default_model_path()
@@ -69,6 +75,7 @@ class ExpressionModel:
                 f"expression model {self.path} is corrupt or not an expression model ({reason}): "
                 "reinstall hookcam or rebuild it with training/train.py"
             ) from None
+        self.mirror = mirror
         self._input = inp.name
         self._outputs = [o.name for o in self._sess.get_outputs()][:2]
         # decision thresholds chosen on FER2013 PublicTest by training/train.py (fit_runtime)
@@ -82,9 +89,14 @@ class ExpressionModel:
         if len(crops) == 0:
             return []
         x = np.asarray(crops, np.float32).reshape(-1, 1, SIZE, SIZE)
+        n = len(x)
+        if self.mirror:
+            x = np.concatenate([x, x[..., ::-1]])
         res = self._sess.run(self._outputs, {self._input: x})
         probs = res[0]
         face = res[1][:, 0] if len(res) > 1 else np.ones(len(probs), np.float32)
+        if self.mirror:  # the mean of the two probability vectors (sums to 1 still)
+            probs, face = (probs[:n] + probs[n:]) / 2, (face[:n] + face[n:]) / 2
         return [
             Expression(float(p[7]), {e: float(v) for e, v in zip(EMOTIONS, p[:7])}, float(f))
             for p, f in zip(probs, face)
@@ -100,8 +112,12 @@ class ExpressionModel:
         return self.predict_crops(crops)
 
     def predict_crop(self, bgr: np.ndarray) -> Expression:
-        """The whole image is one face (e.g. a SMILEsmileD crop): align it if the detector finds
-        the face inside, else use the image framed as in training (median detected box)."""
+        """The whole image is one face (e.g. a SMILEsmileD crop), see `whole_image_crop`."""
+        return self.predict_crops(self.whole_image_crop(bgr)[None])[0]
+
+    def whole_image_crop(self, bgr: np.ndarray) -> np.ndarray:
+        """The aligned crop of an image that is one face: aligned on the face the detector finds
+        inside, else framed as in training (the median detected box)."""
         gray = to_gray(bgr)
         if self._detector is None:
             from hookcam.faces.detect import FaceDetector
@@ -114,7 +130,7 @@ class ExpressionModel:
             h, w = gray.shape[:2]
             bw = max(h, w) / MARGIN  # the box whose crop is the whole image
             box, kps = (w / 2 - bw / 2, h / 2 + SHIFT_Y * bw - bw / 2, bw, bw), None
-        return self.predict(gray, [(box, kps)])[0]
+        return face_crop(gray, box, kps, SIZE)
 
     def close(self) -> None:
         if self._detector is not None:

@@ -26,6 +26,9 @@ def add_parser(sub) -> None:
     p.add_argument("--max-faces", type=int, default=32, help="at most this many faces per image (default 32)")
     p.add_argument("--landmarks", action="store_true",
                    help="add 478 face landmarks per face (needs the face_landmarker model)")
+    p.add_argument("--single-pass", action="store_true",
+                   help="run the expression model once per face, as the live camera does (default: "
+                        "also on the mirror image and average the two; twice the model time, more accurate)")
     p.add_argument("--model-dir", help="folder with ready model files (or HOOKCAM_MODEL_DIR)")
     p.set_defaults(func=main)
 
@@ -81,7 +84,7 @@ def main(args) -> int:
     from hookcam.faces.detect import FaceDetector
 
     detector = FaceDetector(args.threshold, max_faces=args.max_faces)
-    model = ExpressionModel()
+    model = ExpressionModel(mirror=not args.single_pass)
     landmarker = None
     if args.landmarks:
         from hookcam.faces.landmarks import Landmarker
