@@ -106,10 +106,11 @@ def test_unknown_effect_is_refused():
 
 def test_bundled_expression_model_matches_its_registry_entry():
     """Retraining the model without updating the registry's sha256/size fails here."""
-    from hookcam.analysis.expression import default_model_path
+    from hookcam.analysis.expression import default_model_path, smile_model_path
     from hookcam.models import ModelStore
 
     assert ModelStore(cache_dir=None).path("expression") == default_model_path()
+    assert ModelStore(cache_dir=None).path("expression_smile") == smile_model_path()
 
 
 def test_loaded_models_are_kept_one_at_a_time_and_closed_when_dropped():

