@@ -41,8 +41,10 @@ class Analyzer:
         self.smile_on, self.smile_off = smile_on, smile_off
         self.detector = detector or FaceDetector(threshold, max_faces=max_faces)
         self.tracker = Tracker()
-        self._given = expression_model  # a caller's model serves every mode
-        self._models: dict[str, object] = {}  # kind -> the ExpressionModel loaded for it
+        # mode ("smile" / "emotion") -> its expression model, loaded when first needed; a caller's
+        # model serves both
+        self._models: dict[str, object] = (
+            {} if expression_model is None else dict.fromkeys(("smile", "emotion"), expression_model))
         self._expr = expression_model
         self._store = store
         self._landmarker = None
@@ -69,7 +71,7 @@ class Analyzer:
         smile alone runs one of its networks (`expression-smile.onnx`), half the CPU. Each is
         loaded once; switching modes switches models (and restarts the per-face face check, whose
         threshold is the model's)."""
-        if self._given is not None or not ({"smile", "emotion"} & self.needs):
+        if not ({"smile", "emotion"} & self.needs):
             return self._expr
         kind = "emotion" if "emotion" in self.needs else "smile"
         model = self._models.get(kind)
