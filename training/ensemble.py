@@ -133,6 +133,25 @@ def quantize(src: Path, out: Path, d: dict, n: int = 512) -> None:
     onnx.save(m, str(out))
 
 
+MEAN_LOGITS = "/net/ReduceMean_output_0"  # Mean's output in the exported graph: the tail's input
+
+
+def onnx_tensors(m, names: list[str], x: np.ndarray) -> list[np.ndarray]:
+    """Tensors `names` of an exported file (a path or a loaded ModelProto, left unchanged) on
+    crops `x` (N, 48, 48), in batches of 512."""
+    import onnx
+    import onnxruntime as ort
+
+    m = onnx.load(str(m)) if isinstance(m, (str, Path)) else onnx.ModelProto.FromString(m.SerializeToString())
+    outs = {o.name for o in m.graph.output}
+    m.graph.output.extend(onnx.helper.make_tensor_value_info(n, onnx.TensorProto.FLOAT, None)
+                          for n in names if n not in outs)
+    s = ort.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"])
+    x = x.astype(np.float32)[:, None]
+    parts = [s.run(names, {"input": x[i : i + 512]}) for i in range(0, len(x), 512)]
+    return [np.concatenate(p) for p in zip(*parts)]
+
+
 def onnx_scores(path: Path, d: dict, split: int) -> dict:
     """FER2013 and FER+ accuracy of the ONNX file's own `probs` on a split."""
     import onnxruntime as ort

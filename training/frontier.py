@@ -26,23 +26,15 @@ import torch.nn.functional as F
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+from ensemble import MEAN_LOGITS, onnx_tensors  # noqa: E402
 from model import MIXES, blend_logp  # noqa: E402
 from prepare import PUBLIC  # noqa: E402
 from train import DEFAULT_OUT, ferplus_votes, fit_blend  # noqa: E402
 
-LOGITS = "/net/ReduceMean_output_0"  # the pair's averaged logits, before the blend
-
 
 def pair_logits(onnx_path: Path, x: np.ndarray) -> torch.Tensor:
-    import onnx
-    import onnxruntime as ort
-
-    m = onnx.load(str(onnx_path))
-    m.graph.output.append(onnx.helper.make_tensor_value_info(LOGITS, onnx.TensorProto.FLOAT, None))
-    s = ort.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"])
-    x = x.astype(np.float32)[:, None]
-    return torch.from_numpy(np.concatenate([s.run([LOGITS], {"input": x[i : i + 512]})[0]
-                                            for i in range(0, len(x), 512)]))
+    """The committed pair's averaged logits (before the blend) on crops `x`."""
+    return torch.from_numpy(onnx_tensors(onnx_path, [MEAN_LOGITS], x)[0])
 
 
 def accuracy(lp: torch.Tensor, y: np.ndarray, major: np.ndarray, rows: np.ndarray) -> tuple[float, float]:
@@ -73,8 +65,10 @@ def main() -> None:
     rows = d["split"] == PUBLIC
     y = d["y"][rows].astype(np.int64)
     major = ferplus_votes(d["files"][rows])[1]
-    out = pair_logits(DEFAULT_OUT, d["x"][rows])
-    mirrored = (out + pair_logits(DEFAULT_OUT, np.ascontiguousarray(d["x"][rows][:, :, ::-1]))) / 2
+    x = d["x"][rows]
+    both = pair_logits(DEFAULT_OUT, np.concatenate([x, x[:, :, ::-1]]))  # each crop, then its mirror image
+    out = both[: len(x)]
+    mirrored = (out + both[len(x) :]) / 2
     every = np.ones(len(y), bool)
     print("PublicTest, FER2013 / FER+ accuracy (targets 68% / 82%)")
     for name, o in (("one pass (live)", out), ("mirror average (analyze)", mirrored)):

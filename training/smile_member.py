@@ -25,33 +25,17 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+from ensemble import MEAN_LOGITS, onnx_tensors  # noqa: E402
 from model import N_FER  # noqa: E402
 from prepare import PUBLIC, SMILE_VAL  # noqa: E402
 from train import DEFAULT_OUT, NF, ferplus_votes  # noqa: E402
 
-MEAN = "/net/ReduceMean_output_0"  # the members' mean logits (ensemble.Mean), the tail's input
-
 
 def member_outputs(m) -> list[str]:
-    """The members' logits tensors: the inputs of the Concat (through Unsqueeze) under MEAN."""
+    """The members' logits tensors: the inputs of the Concat (through Unsqueeze) under MEAN_LOGITS."""
     by_out = {o: n for n in m.graph.node for o in n.output}
-    concat = by_out[by_out[MEAN].input[0]]
+    concat = by_out[by_out[MEAN_LOGITS].input[0]]
     return [by_out[i].input[0] for i in concat.input]
-
-
-def run(m, names: list[str], x: np.ndarray) -> list[np.ndarray]:
-    """The tensors `names` of model `m` on crops `x` (N, 48, 48)."""
-    import onnx
-    import onnxruntime as ort
-
-    m = onnx.ModelProto.FromString(m.SerializeToString())
-    outs = {o.name for o in m.graph.output}
-    m.graph.output.extend(onnx.helper.make_tensor_value_info(n, onnx.TensorProto.FLOAT, None)
-                          for n in names if n not in outs)
-    s = ort.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"])
-    x = x.astype(np.float32)[:, None]
-    parts = [s.run(names, {"input": x[i : i + 512]}) for i in range(0, len(x), 512)]
-    return [np.concatenate(p) for p in zip(*parts)]
 
 
 def one_member(m, member: str):
@@ -61,7 +45,7 @@ def one_member(m, member: str):
 
     m = onnx.ModelProto.FromString(m.SerializeToString())
     g = m.graph
-    nodes = [helper.make_node("Identity", [member], [MEAN], name="/net/smile_member") if MEAN in n.output else n
+    nodes = [helper.make_node("Identity", [member], [MEAN_LOGITS], name="/net/smile_member") if MEAN_LOGITS in n.output else n
              for n in g.node]
     needed, keep = {o.name for o in g.output}, []
     for n in reversed(nodes):  # topological order: walk back from the outputs
@@ -82,12 +66,12 @@ def build(src: Path, out: Path, d: dict) -> dict:
     m = onnx.load(str(src))
     names = member_outputs(m)
     val, pub = d["split"] == SMILE_VAL, d["split"] == PUBLIC
-    sv, pv = run(m, names + [MEAN], d["x"][val]), run(m, names + [MEAN], d["x"][pub])
+    sv, pv = onnx_tensors(m, names + [MEAN_LOGITS], d["x"][val]), onnx_tensors(m, names + [MEAN_LOGITS], d["x"][pub])
     smile_val = [float(((o[:, N_FER] > 0) == (d["s"][val] == 1)).mean()) for o in sv]
     happy = [float(((o[:, N_FER] > 0) == (d["y"][pub] == 3)).mean()) for o in pv]  # EMOTIONS[3] = happy
     k = max(range(len(names)), key=lambda i: (smile_val[i], happy[i]))
     one = one_member(m, names[k])
-    face = run(one, ["face"], d["x"][pub])[0][:, 0]
+    face = onnx_tensors(one, ["face"], d["x"][pub])[0][:, 0]
     votes = d["votes"][pub]
     real = (votes[:, NF] < 5) & (votes.sum(1) > 0)
     face_min = float(np.quantile(face[real], 0.01))
