@@ -34,15 +34,20 @@ class Expression:
         return max(self.emotions, key=self.emotions.__getitem__)
 
 
+def _bundled(file: str) -> Path:
+    """A model file that ships inside the hookcam package (assets/models)."""
+    return Path(str(importlib.resources.files("hookcam") / "assets" / "models" / file))
+
+
 def default_model_path() -> Path:
-    return Path(str(importlib.resources.files("hookcam") / "assets" / "models" / "expression.onnx"))
+    return _bundled("expression.onnx")
 
 
 def smile_model_path() -> Path:
     """The smile effect's model: one of the two networks of `expression.onnx`, alone (smile mode
     uses only the smile and face outputs, and on validation data the pair's smile is no better
     than this member's; `training/smile_member.py`), for half the CPU."""
-    return Path(str(importlib.resources.files("hookcam") / "assets" / "models" / "expression-smile.onnx"))
+    return _bundled("expression-smile.onnx")
 
 
 class ExpressionModel:
